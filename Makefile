@@ -1,0 +1,97 @@
+# gomapwatch build. `make` builds build/gomapwatch; `make demo` and `make test`
+# install what is missing first (scripts/install-deps.sh), then build.
+# Out-of-tree builds with O=dir, verbose commands with V=1.
+
+O ?= build
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKGS := libbpf libelf libdw capstone yyjson libcurl
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	  -I$(O) -Ibpf -Iuser $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+	      -Wall -Wno-unused-function
+
+# Modules that need neither libbpf nor root; unit tests link against these.
+LIB_SRCS := $(filter-out user/main.c user/tracer.c,$(wildcard user/*.c))
+LIB_OBJS := $(LIB_SRCS:user/%.c=$(O)/user/%.o)
+APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+.PHONY: all deps fixtures unit integration test demo bench clean install
+all: $(O)/gomapwatch
+
+$(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/user/%.o: user/%.c | $(O)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(O)/user/tracer.o: $(O)/gomapwatch.skel.h
+
+$(O)/gomapwatch.bpf.o: bpf/gomapwatch.bpf.c | $(O)/user
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c -o $@.tmp $<
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(O)/gomapwatch.skel.h: $(O)/gomapwatch.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gomapwatch_bpf > $@
+
+$(O)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(O)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(O)/user $(O)/tests:
+	$(Q)mkdir -p $@
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+fixtures: deps
+	$(Q)scripts/build-fixtures.sh $(O)/fixtures
+
+# Unit tests run without root against the fixtures.
+unit: fixtures
+	$(Q)$(MAKE) --no-print-directory $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do \
+		GMW_FIXTURES=$(abspath $(O)/fixtures) $$t; done
+
+integration: fixtures
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)GMW=$(abspath $(O)/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		tests/integration/run.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit integration
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh $(abspath $(O))
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all fixtures
+	$(Q)bench/run.sh $(abspath $(O))
+
+install: all
+	install -D -m 0755 $(O)/gomapwatch $(DESTDIR)/usr/local/sbin/gomapwatch
+
+clean:
+	rm -rf $(O)
+
+-include $(wildcard $(O)/user/*.d $(O)/tests/*.d $(O)/*.bpf.o.d)

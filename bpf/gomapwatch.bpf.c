@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Uprobes on the Go runtime's map functions and its fatal and panic paths.
+ * Writers are tracked per map in the kernel, so a conflict is found at the
+ * moment it happens and never depends on raw events reaching userspace.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "gomapwatch.h"
+#include "goabi.bpf.h"
+
+/* Filled by the loader from the target's DWARF or the offsets table. */
+const volatile __u32 goid_off = 152;
+const volatile __u32 flag_off = 8;	/* hmap.flags, or maps.Map.writing */
+const volatile __u32 iter_map_off = 24;	/* hiter.h, or maps.Iter.m */
+const volatile __u32 panic_arg_off = 8;	/* _panic.arg: 8 until Go 1.25, 0 in 1.26 */
+const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte */
+const volatile __u64 stale_ns = 1000000000ULL;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);		/* map pointer */
+	__type(value, struct gmw_side);	/* the goroutine inside a write on it */
+} writers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);		/* goroutine ID */
+	__type(value, __u64);		/* the map it is writing */
+} owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, GMW_STACK_MAX * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct gmw_pair_key);
+	__type(value, __u64);		/* times seen */
+} pairs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} alerts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GMW_C__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+#define TRACK_LOOKUP(st, m)		bpf_map_lookup_elem(&writers, &(m))
+#define TRACK_INSERT(st, m, s, excl)	\
+	bpf_map_update_elem(&writers, &(m), s, (excl) ? BPF_NOEXIST : BPF_ANY)
+#define TRACK_DELETE(st, m)		bpf_map_delete_elem(&writers, &(m))
+#define TRACK_OWNER_GET(st, g)		((__u64 *)bpf_map_lookup_elem(&owners, &(g)))
+#define TRACK_OWNER_SET(st, g, m)	bpf_map_update_elem(&owners, &(g), &(m), BPF_ANY)
+#define TRACK_OWNER_DEL(st, g)		bpf_map_delete_elem(&owners, &(g))
+#include "track.h"
+
+static __always_inline void count(__u32 c)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &c);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 current_goid(struct pt_regs *ctx)
+{
+	__u64 goid = 0;
+
+	bpf_probe_read_user(&goid, sizeof(goid), (void *)(GO_G(ctx) + goid_off));
+	return goid;
+}
+
+static __always_inline __u8 map_flag(__u64 map)
+{
+	__u8 flag = 0;
+
+	bpf_probe_read_user(&flag, sizeof(flag), (void *)(map + flag_off));
+	return flag;
+}
+
+static __always_inline void side__fill(struct pt_regs *ctx, struct gmw_side *s,
+				       __u64 goid, __u64 map)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	s->goid = goid;
+	s->ts = bpf_ktime_get_ns();
+	s->ret_ip = go_return_address(ctx);
+	s->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	s->tid = (__u32)id;
+	s->pid = id >> 32;
+	s->fn = GMW_COOKIE_FN(cookie);
+	s->op = GMW_COOKIE_OP(cookie);
+	s->flag = map ? map_flag(map) : 0;
+}
+
+/* Report a conflict once per pair of stacks; count the repeats in 'pairs'. */
+static __always_inline void conflict__emit(__u64 map, const struct gmw_side *cur,
+					   const struct gmw_side *other)
+{
+	struct gmw_pair_key k = {};
+	struct gmw_conflict *e;
+	__u64 one = 1, *seen;
+
+	count(GMW_C_CONFLICT);
+	/* Unordered: A-then-B and B-then-A are the same bug. */
+	if (cur->ret_ip < other->ret_ip ||
+	    (cur->ret_ip == other->ret_ip && cur->stack_id <= other->stack_id)) {
+		k.ret_a = cur->ret_ip, k.stack_a = cur->stack_id;
+		k.ret_b = other->ret_ip, k.stack_b = other->stack_id;
+	} else {
+		k.ret_a = other->ret_ip, k.stack_a = other->stack_id;
+		k.ret_b = cur->ret_ip, k.stack_b = cur->stack_id;
+	}
+	seen = bpf_map_lookup_elem(&pairs, &k);
+	if (seen) {
+		__sync_fetch_and_add(seen, 1);
+		count(GMW_C_REPEAT);
+		return;
+	}
+	bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST);
+
+	e = bpf_ringbuf_reserve(&alerts, sizeof(*e), 0);
+	if (!e) {
+		count(GMW_C_LOST);
+		return;
+	}
+	e->type = GMW_EV_CONFLICT;
+	e->pad = 0;
+	e->map = map;
+	e->cur = *cur;
+	e->other = *other;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("uprobe")
+int write_enter(struct pt_regs *ctx)
+{
+	__u64 map = GO_ARG2(ctx), count_word = 0;
+	struct gmw_side me = {}, other = {};
+	__u64 cookie;
+	int v;
+
+	if (!map)
+		return 0;	/* nil map: a panic, never a write */
+	cookie = bpf_get_attach_cookie(ctx);
+	if (GMW_COOKIE_FLAGS(cookie) & GMW_F_SKIP_EMPTY) {
+		/* count/used is the first word of both map headers */
+		bpf_probe_read_user(&count_word, sizeof(count_word), (void *)map);
+		if (!count_word)
+			return 0;
+	}
+	side__fill(ctx, &me, current_goid(ctx), map);
+	v = track__write_enter(NULL, map, &me, stale_ns, &other);
+	switch (v) {
+	case TRACK_AGED:
+		count(GMW_C_AGED);
+		/* fallthrough */
+	case TRACK_ENTERED:
+		count(GMW_C_WRITE_ENTER);
+		break;
+	case TRACK_REENTERED:
+		count(GMW_C_REENTER);
+		break;
+	case TRACK_FULL:
+		count(GMW_C_TRACK_FULL);
+		break;
+	case TRACK_CONFLICT:
+		conflict__emit(map, &me, &other);
+		break;
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int write_exit(struct pt_regs *ctx)
+{
+	if (track__release(NULL, current_goid(ctx)))
+		count(GMW_C_WRITE_EXIT);
+	return 0;
+}
+
+static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
+{
+	struct gmw_side me = {}, other = {};
+	__u64 goid;
+
+	if (!map)
+		return 0;
+	count(GMW_C_READ);
+	goid = current_goid(ctx);
+	if (track__read_check(NULL, map, goid, bpf_ktime_get_ns(), stale_ns,
+			      &other) != TRACK_CONFLICT)
+		return 0;
+	side__fill(ctx, &me, goid, map);
+	conflict__emit(map, &me, &other);
+	return 0;
+}
+
+SEC("uprobe")
+int read_enter(struct pt_regs *ctx)
+{
+	return read_check(ctx, GO_ARG2(ctx));
+}
+
+/* mapiternext(it) / mapIterNext(it): the map is a field of the iterator. */
+SEC("uprobe")
+int iter_next(struct pt_regs *ctx)
+{
+	__u64 map = 0;
+
+	bpf_probe_read_user(&map, sizeof(map), (void *)(GO_ARG1(ctx) + iter_map_off));
+	return read_check(ctx, map);
+}
+
+static __always_inline struct gmw_message *message__start(struct pt_regs *ctx, __u32 type)
+{
+	struct gmw_message *e;
+
+	e = bpf_ringbuf_reserve(&alerts, sizeof(*e), 0);
+	if (!e) {
+		count(GMW_C_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	side__fill(ctx, &e->who, current_goid(ctx), 0);
+	return e;
+}
+
+/* Copy a Go string (not NUL-terminated: always bounded by its length). */
+static __always_inline void message__text(struct gmw_message *e, __u64 ptr, __u64 len)
+{
+	__u32 n = len > GMW_MSG_MAX ? GMW_MSG_MAX : len;
+
+	e->full_len = len > 0xffffffffULL ? 0xffffffff : len;
+	if (ptr && n && !bpf_probe_read_user(e->msg, n, (void *)ptr))
+		e->len = n;
+}
+
+/* A panic value (eface): strings and error types whose first word is a string. */
+static __always_inline void message__value(struct gmw_message *e, __u64 type, __u64 data)
+{
+	__u64 str[2] = {};
+	__u8 kind = 0;
+
+	if (!type || bpf_probe_read_user(&kind, 1, (void *)(type + 23)))
+		return;
+	kind &= kind_mask;
+	e->kind = kind;
+	if (kind != 24 && kind != 22)	/* String; Ptr (e.g. *errors.errorString) */
+		return;
+	if (bpf_probe_read_user(str, sizeof(str), (void *)data))
+		return;
+	if (str[1] > (1 << 20))		/* not a string header after all */
+		return;
+	message__text(e, str[0], str[1]);
+}
+
+SEC("uprobe")
+int fatal_enter(struct pt_regs *ctx)
+{
+	struct gmw_message *e = message__start(ctx, GMW_EV_FATAL);
+
+	if (!e)
+		return 0;
+	message__text(e, GO_ARG1(ctx), GO_ARG2(ctx));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("uprobe")
+int panic_enter(struct pt_regs *ctx)
+{
+	struct gmw_message *e;
+
+	/* A panic inside a map function means its exit will never come. */
+	if (track__release(NULL, current_goid(ctx)))
+		count(GMW_C_PANIC_CLEAR);
+	e = message__start(ctx, GMW_EV_PANIC);
+	if (!e)
+		return 0;
+	message__value(e, GO_ARG1(ctx), GO_ARG2(ctx));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("uprobe")
+int fatalpanic_enter(struct pt_regs *ctx)
+{
+	struct gmw_message *e = message__start(ctx, GMW_EV_FATALPANIC);
+	__u64 eface[2] = {};
+
+	if (!e)
+		return 0;
+	if (!bpf_probe_read_user(eface, sizeof(eface),
+				 (void *)(GO_ARG1(ctx) + panic_arg_off)))
+		message__value(e, eface[0], eface[1]);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Records shared by the BPF programs and the loader: fixed-size types only. */
+#ifndef GOMAPWATCH_H
+#define GOMAPWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define GMW_MSG_MAX	128	/* bytes of a fatal/panic message kept */
+#define GMW_STACK_MAX	64	/* frames per stack trace */
+
+/* Which map operation a hooked function performs. */
+enum gmw_op {
+	GMW_OP_READ = 1,
+	GMW_OP_WRITE,
+	GMW_OP_DELETE,
+	GMW_OP_CLEAR,
+	GMW_OP_ITER,
+};
+
+enum gmw_event_type {
+	GMW_EV_CONFLICT = 1,
+	GMW_EV_FATAL,		/* runtime.fatal / runtime.throw */
+	GMW_EV_PANIC,		/* runtime.gopanic */
+	GMW_EV_FATALPANIC,	/* runtime.fatalpanic: an unrecovered panic */
+};
+
+/* Kernel-side counters, one slot each in a per-CPU array. */
+enum gmw_counter {
+	GMW_C_WRITE_ENTER,	/* write entries recorded */
+	GMW_C_WRITE_EXIT,	/* write exits matched to an entry */
+	GMW_C_REENTER,		/* same goroutine, same map: restart after morestack */
+	GMW_C_READ,		/* reads and iterations checked (--reads) */
+	GMW_C_CONFLICT,		/* conflicts detected, repeats included */
+	GMW_C_REPEAT,		/* conflicts whose stack pair was already reported */
+	GMW_C_AGED,		/* entries replaced because their exit never came */
+	GMW_C_PANIC_CLEAR,	/* entries dropped because their goroutine panicked */
+	GMW_C_LOST,		/* records the alert ring had no room for */
+	GMW_C_TRACK_FULL,	/* entries the tracking table had no room for */
+	GMW_C__MAX,
+};
+
+/* Cookie attached to each uprobe: function index, operation, options. */
+#define GMW_COOKIE(fn, op, flags)	((__u64)(fn) | ((__u64)(op) << 16) | ((__u64)(flags) << 24))
+#define GMW_COOKIE_FN(c)		((__u16)(c))
+#define GMW_COOKIE_OP(c)		((__u8)((c) >> 16))
+#define GMW_COOKIE_FLAGS(c)		((__u8)((c) >> 24))
+/* The function returns early, before writing, on an empty map: skip those. */
+#define GMW_F_SKIP_EMPTY		0x1
+
+/* One goroutine inside a map operation. */
+struct gmw_side {
+	__u64 goid;
+	__u64 ts;		/* CLOCK_MONOTONIC ns at entry */
+	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
+	__s32 stack_id;		/* in the stacks map, or a negative errno */
+	__u32 tid;
+	__u32 pid;
+	__u16 fn;		/* index into the loader's hooked-function table */
+	__u8 op;		/* enum gmw_op */
+	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
+};
+_Static_assert(sizeof(struct gmw_side) == 40, "gmw_side layout");
+
+struct gmw_conflict {
+	__u32 type;		/* GMW_EV_CONFLICT */
+	__u32 pad;
+	__u64 map;
+	struct gmw_side cur;	/* the goroutine that just entered */
+	struct gmw_side other;	/* the goroutine already inside a write */
+};
+_Static_assert(sizeof(struct gmw_conflict) == 96, "gmw_conflict layout");
+
+/* Fatal error or panic: message text, bounded by its length. */
+struct gmw_message {
+	__u32 type;		/* GMW_EV_FATAL, GMW_EV_PANIC, GMW_EV_FATALPANIC */
+	__u32 len;		/* bytes valid in msg */
+	__u32 full_len;		/* the message's own length */
+	__u8 kind;		/* Go kind of a panic value (24 string, 22 pointer) */
+	__u8 pad[3];
+	struct gmw_side who;
+	char msg[GMW_MSG_MAX];
+};
+_Static_assert(sizeof(struct gmw_message) == 184, "gmw_message layout");
+
+/* Key of the table that reports each pair of stacks once. */
+struct gmw_pair_key {
+	__u64 ret_a, ret_b;
+	__s32 stack_a, stack_b;
+};
+_Static_assert(sizeof(struct gmw_pair_key) == 24, "gmw_pair_key layout");
+
+#endif

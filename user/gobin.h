@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A Go ELF binary, read without running it: build info (Go version), function
+ * bounds (symbol table, or .gopclntab when stripped) and PC -> function
+ * file:line from .gopclntab.
+ */
+#ifndef GOMAPWATCH_GOBIN_H
+#define GOMAPWATCH_GOBIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct go_version {
+	int major, minor, patch;	/* go1.24.4 -> 1, 24, 4 */
+	bool noswiss;			/* " X:noswissmap" in the version string */
+	char raw[64];			/* the string as stored, e.g. "go1.24.4 X:noswissmap" */
+};
+
+struct pclntab;
+
+struct gobin {
+	int fd;
+	void *elf;			/* Elf * (libelf) */
+	char path[4096];
+	uint16_t machine;		/* EM_X86_64 or EM_AARCH64 */
+	bool pie;			/* ET_DYN: add the load bias at run time */
+	bool has_symtab;
+	bool has_version;
+	struct go_version ver;
+	uint64_t text_start;		/* base of pclntab entry offsets */
+	struct pclntab *pcln;
+	void *priv;			/* module-private state (symbols, segments) */
+};
+
+struct gofunc {
+	const char *name;
+	uint64_t start, end;		/* link-time virtual addresses, [start, end) */
+};
+
+/* Returns 0, or -1 with a one-line reason in err ("not an ELF file", ...). */
+int gobin__open(struct gobin *b, const char *path, char *err, size_t errlen);
+void gobin__close(struct gobin *b);
+
+/* Parse "go1.24.4 X:noswissmap", "go1.21", "devel go1.23-abc ..." */
+int go_version__parse(struct go_version *v, const char *s);
+/* <0, 0, >0 like strcmp, comparing major.minor.patch */
+int go_version__cmp(const struct go_version *v, int major, int minor, int patch);
+/* swiss maps: 1.24+ unless built with GOEXPERIMENT=noswissmap */
+bool go_version__swiss(const struct go_version *v);
+
+/* Read len bytes at a link-time virtual address from the file. 0 or -1. */
+int gobin__read(const struct gobin *b, uint64_t vaddr, void *buf, size_t len);
+/* Link-time virtual address -> file offset (what uprobes attach to). */
+int gobin__file_offset(const struct gobin *b, uint64_t vaddr, uint64_t *off);
+/* Pointer to len bytes of file contents at vaddr, or NULL. */
+const uint8_t *gobin__bytes(const struct gobin *b, uint64_t vaddr, size_t len);
+
+/* Function bounds by exact name; 0 or -1 if absent. */
+int gobin__func(const struct gobin *b, const char *name, struct gofunc *f);
+/* Calls cb for every function (pclntab order); stops when cb returns non-zero. */
+int gobin__foreach_func(const struct gobin *b,
+			int (*cb)(const struct gofunc *f, void *ctx), void *ctx);
+
+/*
+ * PC (link-time address) -> function name, file, line. Returns the function
+ * name or NULL. file/line may be NULL. A return address should be looked up
+ * as pc - 1 by the caller so the line is the call's.
+ */
+const char *gobin__lookup(const struct gobin *b, uint64_t pc,
+			  const char **file, int *line, uint64_t *entry);
+
+#endif

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/* gomapwatch: catch concurrent Go map writes in a live process. */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "gobin.h"
+#include "offsets.h"
+#include "plan.h"
+#include "report.h"
+#include "target.h"
+#include "tracer.h"
+
+static struct env {
+	const char *pid;
+	double duration;
+	bool json, reads, force_ret, verbose;
+	const char *output;
+	long stale_ms;
+	char **cmd;
+} env = { .stale_ms = 1000 };
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "gomapwatch 0.1";
+static const char doc[] =
+	"Catch concurrent Go map writes in a live process, naming both goroutines.\n"
+	"\n"
+	"Attaches uprobes to the Go runtime's map functions of an unmodified Go\n"
+	"program and reports each conflict with both goroutines' stacks, plus the\n"
+	"runtime's own fatal errors and panics. Needs root.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  gomapwatch -p 4242                  # attach to a running service\n"
+	"  gomapwatch -p 4242 -d 60 --json -o events.ndjson\n"
+	"  gomapwatch -- ./server --port 8080  # run a command under watch\n"
+	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
+	"\n"
+	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
+	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
+
+enum { OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE };
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Attach to this running Go process (all its threads)" },
+	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds" },
+	{ "json", 'j', NULL, 0, "One JSON object per line for every event" },
+	{ "output", 'o', "FILE", 0, "Write events to FILE instead of stdout" },
+	{ "reads", OPT_READS, NULL, 0, "Also watch reads and iteration (more overhead)" },
+	{ "exit-probes", OPT_EXIT_PROBES, "auto|ret", 0,
+	  "Exit probe placement: the write-flag check (auto) or every RET" },
+	{ "stale-ms", OPT_STALE, "MS", 0,
+	  "A write with no exit after MS ms is forgotten (default 1000)" },
+	{ "verbose", 'v', NULL, 0, "Print the probe plan" },
+	{},
+};
+
+static int parse_number(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || *out <= 0 ? -1 : 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	double v;
+
+	switch (key) {
+	case 'p':
+		env.pid = arg;
+		break;
+	case 'd':
+		if (parse_number(arg, &env.duration))
+			argp_error(state, "invalid duration: %s", arg);
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'o':
+		env.output = arg;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case OPT_READS:
+		env.reads = true;
+		break;
+	case OPT_EXIT_PROBES:
+		if (strcmp(arg, "auto") && strcmp(arg, "ret"))
+			argp_error(state, "--exit-probes: expected auto or ret, got %s", arg);
+		env.force_ret = !strcmp(arg, "ret");
+		break;
+	case OPT_STALE:
+		if (parse_number(arg, &v))
+			argp_error(state, "invalid --stale-ms: %s", arg);
+		env.stale_ms = v;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument: %s (put the command after --)", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!env.pid == !env.cmd)
+			argp_error(state, "give either -p PID or -- CMD [ARGS...]");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "gomapwatch: %s\n", msg);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_plan(const struct gobin *b, const struct go_offsets *o, const struct plan *p)
+{
+	fprintf(stderr, "%s: %s, %s maps, g.goid at %d (%s), write flag at %d (%s)\n", b->path,
+		b->has_version ? b->ver.raw : "unknown Go version", o->swiss ? "swiss" : "hmap",
+		o->off[OFF_G_GOID], offset_source__name(o->src[OFF_G_GOID]),
+		o->off[OFF_MAP_FLAGS], offset_source__name(o->src[OFF_MAP_FLAGS]));
+	for (int i = 0; i < p->nfns; i++) {
+		const struct hooked_fn *f = &p->fns[i];
+
+		fprintf(stderr, "  %s [exit: %s]\n", f->name, exit_strategy__name(f->exit));
+		for (int k = 0; k < f->npoints; k++)
+			fprintf(stderr, "    %-11s %#lx  %-28s %s\n",
+				probe_role__name(f->points[k].role),
+				(unsigned long)f->points[k].addr, f->points[k].insn,
+				f->points[k].emulated ? "emulated" : "single-stepped");
+	}
+}
+
+struct session {
+	struct target tgt;
+	struct gobin bin;
+	struct go_offsets off;
+	struct plan plan;
+	struct tracer *tr;
+	struct report *rep;
+	FILE *out;
+	bool bin_open;
+};
+
+/* Read the binary, decide offsets and probe points. Nothing is attached. */
+static int prepare(struct session *s, char *err, size_t len)
+{
+	struct plan_opts po = { .reads = env.reads, .force_ret = env.force_ret };
+	bool swiss;
+
+	if (gobin__open(&s->bin, s->tgt.path, err, len))
+		return -1;
+	s->bin_open = true;
+	swiss = s->bin.has_version ? go_version__swiss(&s->bin.ver)
+				   : !gobin__func(&s->bin, "runtime.mapIterStart", &(struct gofunc){});
+	if (offsets__load(&s->off, &s->bin, swiss, err, len))
+		return -1;
+	if (plan__build(&s->plan, &s->bin, &s->off, &po, err, len))
+		return -1;
+	if (env.verbose)
+		print_plan(&s->bin, &s->off, &s->plan);
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	return report__event(s->rep, data, size);
+}
+
+static int start(struct session *s, char *err, size_t len)
+{
+	struct tracer_cfg cfg = {
+		.pid = s->tgt.pid,
+		.path = s->tgt.path,
+		.off = &s->off,
+		.kind_unmasked = s->bin.has_version && go_version__cmp(&s->bin.ver, 1, 26, 0) >= 0,
+		.stale_ns = env.stale_ms * 1000000ULL,
+	};
+	struct report_src src = {
+		.bin = &s->bin, .plan = &s->plan, .stack = tracer__stack,
+		.pair_count = tracer__pair_count,
+	};
+
+	if (tracer__open(&s->tr, &cfg, on_event, s, err, len))
+		return -1;
+	src.ctx = s->tr;
+	s->rep = report__new(s->out, env.json, &src);
+	if (!s->rep)
+		return snprintf(err, len, "out of memory"), -1;
+	return tracer__attach(s->tr, &s->plan, err, len);
+}
+
+/* PIE: addresses in stacks carry the load bias; learn it once the binary is mapped. */
+static void learn_bias(struct session *s)
+{
+	struct report_src src = {
+		.bin = &s->bin, .plan = &s->plan, .stack = tracer__stack,
+		.pair_count = tracer__pair_count, .ctx = s->tr,
+	};
+
+	if (!s->bin.pie)
+		return;
+	for (int i = 0; i < 200 && !src.bias && !target__gone(&s->tgt); i++) {
+		src.bias = target__load_bias(&s->tgt, &s->bin);
+		if (!src.bias)
+			usleep(5000);
+	}
+	report__set_src(s->rep, &src);
+}
+
+static void watch(struct session *s)
+{
+	double t0 = now_s();
+	uint64_t c[GMW_C__MAX], lost = 0;
+
+	while (!exiting) {
+		if (tracer__poll(s->tr, 100) < 0)
+			break;
+		tracer__counters(s->tr, c);
+		if (c[GMW_C_LOST] > lost) {
+			report__lost(s->rep, c[GMW_C_LOST] - lost);
+			lost = c[GMW_C_LOST];
+		}
+		if (target__gone(&s->tgt))
+			break;
+		if (env.duration && now_s() - t0 >= env.duration)
+			break;
+	}
+	/* The ring outlives the target: what it died of is still in there. */
+	tracer__drain(s->tr);
+}
+
+static void finish(struct session *s, double seconds)
+{
+	struct report_end end = { .seconds = seconds };
+	char status[128], buf[256];
+
+	tracer__counters(s->tr, end.counters);
+	end.unfinished = tracer__unfinished(s->tr, env.stale_ms * 1000000ULL);
+	if (s->tgt.exited) {
+		target__describe(&s->tgt, status, sizeof(status));
+		if (report__fatal_message(s->rep) && target__exit_code(&s->tgt) == 2)
+			snprintf(buf, sizeof(buf), "%s after a Go fatal error: %s", status,
+				 report__fatal_message(s->rep));
+		else
+			snprintf(buf, sizeof(buf), "%s", status);
+		end.target_status = buf;
+	}
+	report__summary(s->rep, &end);
+	if (end.target_status && s->tgt.child)
+		fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, end.target_status);
+}
+
+/* After detaching, a command we started keeps its own life: wait for it. */
+static void wait_child(struct session *s)
+{
+	if (!s->tgt.child || s->tgt.exited)
+		return;
+	if (exiting && exiting != SIGINT)
+		kill(s->tgt.pid, exiting);
+	while (!target__gone(&s->tgt))
+		usleep(20000);
+}
+
+static void cleanup(struct session *s)
+{
+	tracer__destroy(s->tr);
+	report__free(s->rep);
+	plan__free(&s->plan);
+	if (s->bin_open)
+		gobin__close(&s->bin);
+	if (s->out && s->out != stdout)
+		fclose(s->out);
+	if (s->tgt.child && !s->tgt.exited && s->tgt.go_fd >= 0) {
+		/* never started: don't leave it behind */
+		kill(s->tgt.pid, SIGKILL);
+		target__gone(&s->tgt);
+	}
+}
+
+static int split_command(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			if (i + 1 < argc)
+				env.cmd = &argv[i + 1];
+			argv[i] = NULL;
+			return i;
+		}
+	return argc;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int open_target(struct session *s, char *err, size_t len)
+{
+	if (env.pid)
+		return target__from_pid(&s->tgt, env.pid, err, len);
+	return target__spawn(&s->tgt, env.cmd, err, len);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, "-p PID | -- CMD [ARGS...]", doc };
+	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 } };
+	char err[512] = "";
+	double t0;
+	int ret = 1;
+
+	argc = split_command(argc, argv);
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	if (geteuid() != 0) {
+		die("must run as root (uprobes and BPF need CAP_SYS_ADMIN)");
+		return 1;
+	}
+	if (env.output && !(s.out = fopen(env.output, "w"))) {
+		fprintf(stderr, "gomapwatch: %s: %s\n", env.output, strerror(errno));
+		return 1;
+	}
+	install_signals();
+	/* A command is checked before it is started, a process before it is touched. */
+	if (env.cmd && target__resolve(env.cmd[0], s.tgt.path, sizeof(s.tgt.path), err, sizeof(err)))
+		goto out;
+	if (!env.cmd && target__from_pid(&s.tgt, env.pid, err, sizeof(err)))
+		goto out;
+	if (prepare(&s, err, sizeof(err)))
+		goto out;
+	if (env.cmd && open_target(&s, err, sizeof(err)))
+		goto out;
+	if (start(&s, err, sizeof(err)))
+		goto out;
+	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
+		goto out;
+	learn_bias(&s);
+	fprintf(stderr, "gomapwatch: watching pid %d (%s, %s, %s maps): %d functions, %d probes%s\n",
+		s.tgt.pid, s.bin.path, s.bin.has_version ? s.bin.ver.raw : "Go ?",
+		s.off.swiss ? "swiss" : "hmap", s.plan.nfns, plan__npoints(&s.plan),
+		env.duration ? "" : "; Ctrl-C to stop");
+	t0 = now_s();
+	watch(&s);
+	finish(&s, now_s() - t0);
+	tracer__destroy(s.tr);
+	s.tr = NULL;
+	wait_child(&s);
+	ret = s.tgt.child ? target__exit_code(&s.tgt) : 0;
+out:
+	if (*err)
+		die(err);
+	cleanup(&s);
+	return ret;
+}

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Probe planning with capstone: entry on the stack-check jump, exit on the write-flag check. */
+#include <capstone/capstone.h>
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gomapwatch.h"
+#include "plan.h"
+
+struct fn_spec {
+	const char *name;
+	uint8_t op;
+	enum probe_role role;
+};
+
+static const struct fn_spec write_fns[] = {
+	{ "runtime.mapassign", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign_fast32", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign_fast32ptr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign_fast64", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign_fast64ptr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign_faststr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapdelete", GMW_OP_DELETE, ROLE_WRITE_ENTER },
+	{ "runtime.mapdelete_fast32", GMW_OP_DELETE, ROLE_WRITE_ENTER },
+	{ "runtime.mapdelete_fast64", GMW_OP_DELETE, ROLE_WRITE_ENTER },
+	{ "runtime.mapdelete_faststr", GMW_OP_DELETE, ROLE_WRITE_ENTER },
+	{ "runtime.mapclear", GMW_OP_CLEAR, ROLE_WRITE_ENTER },
+	{ NULL },
+};
+
+static const struct fn_spec read_fns[] = {
+	{ "runtime.mapaccess1", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess1_fast32", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess1_fast64", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess1_faststr", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess1_fat", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess2", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess2_fast32", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess2_fast64", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess2_faststr", GMW_OP_READ, ROLE_READ },
+	{ "runtime.mapaccess2_fat", GMW_OP_READ, ROLE_READ },
+	{ NULL },
+};
+
+/* Swiss builds of 1.24/1.25 keep mapiterinit only as a linkname shim. */
+static const struct fn_spec iter_old_fns[] = {
+	{ "runtime.mapiterinit", GMW_OP_ITER, ROLE_READ },
+	{ "runtime.mapiternext", GMW_OP_ITER, ROLE_ITER_NEXT },
+	{ NULL },
+};
+
+static const struct fn_spec iter_swiss_fns[] = {
+	{ "runtime.mapIterStart", GMW_OP_ITER, ROLE_READ },
+	{ "runtime.mapIterNext", GMW_OP_ITER, ROLE_ITER_NEXT },
+	{ NULL },
+};
+
+static const struct fn_spec fatal_fns[] = {
+	{ "runtime.fatal", 0, ROLE_FATAL },
+	{ "runtime.throw", 0, ROLE_FATAL },
+	{ "runtime.gopanic", 0, ROLE_PANIC },
+	{ "runtime.fatalpanic", 0, ROLE_FATALPANIC },
+	{ NULL },
+};
+
+/* What the map functions call when the runtime's own check fires. */
+static const char *const map_fatal_names[] = {
+	"runtime.fatal", "runtime.throw", "internal/runtime/maps.fatal", NULL,
+};
+
+struct disasm {
+	csh cs;
+	cs_insn *insn;
+	size_t n;
+	const struct gobin *bin;
+	uint64_t fatal_addr[3];
+	uint8_t flag_mask;	/* hashWriting = 4; swiss writing: any bit */
+	int flag_off;
+};
+
+const char *probe_role__name(enum probe_role r)
+{
+	static const char *const names[] = {
+		[ROLE_WRITE_ENTER] = "write-entry", [ROLE_WRITE_EXIT] = "write-exit",
+		[ROLE_READ] = "read",		   [ROLE_ITER_NEXT] = "iter-next",
+		[ROLE_FATAL] = "fatal",		   [ROLE_PANIC] = "panic",
+		[ROLE_FATALPANIC] = "fatalpanic",
+	};
+	return names[r];
+}
+
+const char *exit_strategy__name(enum exit_strategy s)
+{
+	return s == EXIT_FLAG_CHECK ? "flag-check" : s == EXIT_RET ? "ret" : "none";
+}
+
+/* Register family (rax/eax/ax/al -> 0 ...), or -1. */
+static int reg_family(csh cs, unsigned int reg)
+{
+	static const char *const fam[][4] = {
+		{ "rax", "eax", "ax", "al" },	 { "rbx", "ebx", "bx", "bl" },
+		{ "rcx", "ecx", "cx", "cl" },	 { "rdx", "edx", "dx", "dl" },
+		{ "rsi", "esi", "si", "sil" },	 { "rdi", "edi", "di", "dil" },
+		{ "rbp", "ebp", "bp", "bpl" },	 { "rsp", "esp", "sp", "spl" },
+		{ "r8", "r8d", "r8w", "r8b" },	 { "r9", "r9d", "r9w", "r9b" },
+		{ "r10", "r10d", "r10w", "r10b" }, { "r11", "r11d", "r11w", "r11b" },
+		{ "r12", "r12d", "r12w", "r12b" }, { "r13", "r13d", "r13w", "r13b" },
+		{ "r14", "r14d", "r14w", "r14b" }, { "r15", "r15d", "r15w", "r15b" },
+	};
+	const char *name = cs_reg_name(cs, reg);
+
+	if (!name)
+		return -1;
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
+		for (int j = 0; j < 4; j++)
+			if (!strcmp(name, fam[i][j]))
+				return i;
+	return -1;
+}
+
+static bool is_jcc(const cs_insn *in)
+{
+	return in->id >= X86_INS_JAE && in->id <= X86_INS_JS && in->id != X86_INS_JMP &&
+	       in->id != X86_INS_JCXZ && in->id != X86_INS_JECXZ && in->id != X86_INS_JRCXZ;
+}
+
+static uint64_t branch_target(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	return x->op_count == 1 && x->operands[0].type == X86_OP_IMM ? x->operands[0].imm : 0;
+}
+
+static ssize_t insn_index(const struct disasm *d, uint64_t addr)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (d->insn[mid].address == addr)
+			return mid;
+		if (d->insn[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool is_map_fatal(const struct disasm *d, uint64_t target)
+{
+	for (int i = 0; i < 3; i++)
+		if (d->fatal_addr[i] && d->fatal_addr[i] == target)
+			return true;
+	return false;
+}
+
+/*
+ * Does the block at addr call fatal("concurrent map ...")? The message is
+ * read from the LEA that loads it, so only the runtime's own map checks match.
+ */
+static bool leads_to_map_fatal(const struct disasm *d, uint64_t addr)
+{
+	uint64_t msg = 0, len = 0;
+	ssize_t i = insn_index(d, addr);
+
+	for (int steps = 0; i >= 0 && (size_t)i < d->n && steps < 12; steps++, i++) {
+		const cs_insn *in = &d->insn[i];
+		const cs_x86 *x = &in->detail->x86;
+
+		if (in->id == X86_INS_LEA && x->operands[1].mem.base == X86_REG_RIP &&
+		    reg_family(d->cs, x->operands[0].reg) == 0)
+			msg = in->address + in->size + x->operands[1].mem.disp;
+		else if (in->id == X86_INS_MOV && x->operands[1].type == X86_OP_IMM &&
+			 x->operands[0].type == X86_OP_REG &&
+			 reg_family(d->cs, x->operands[0].reg) == 1)
+			len = x->operands[1].imm;
+		else if (in->id == X86_INS_CALL) {
+			const uint8_t *s;
+
+			if (!is_map_fatal(d, branch_target(in)) || len < 14 || len > 128)
+				return false;
+			s = gobin__bytes(d->bin, msg, len);
+			return s && !memcmp(s, "concurrent map", 14);
+		} else if (in->id == X86_INS_JMP) {
+			i = insn_index(d, branch_target(in)) - 1;
+		} else if (is_jcc(in) || in->id == X86_INS_RET) {
+			return false;
+		}
+	}
+	return false;
+}
+
+static bool mem_is_flag(const struct disasm *d, const cs_x86_op *op)
+{
+	return op->type == X86_OP_MEM && op->size == 1 && op->mem.disp == d->flag_off &&
+	       op->mem.base != X86_REG_RIP && op->mem.index == X86_REG_INVALID;
+}
+
+/*
+ * Is this a test of the map's write flag? Every form recognised leaves
+ * ZF = 1 exactly when the flag is clear.
+ */
+static bool is_flag_test(const struct disasm *d, const cs_insn *in, unsigned int flagregs)
+{
+	const cs_x86 *x = &in->detail->x86;
+	const cs_x86_op *a = &x->operands[0], *b = &x->operands[1];
+	bool a_flag;
+
+	if ((in->id != X86_INS_TEST && in->id != X86_INS_CMP) || x->op_count != 2)
+		return false;
+	a_flag = mem_is_flag(d, a) ||
+		 (a->type == X86_OP_REG && reg_family(d->cs, a->reg) >= 0 &&
+		  (flagregs >> reg_family(d->cs, a->reg)) & 1);
+	if (!a_flag)
+		return false;
+	if (b->type == X86_OP_IMM)
+		return in->id == X86_INS_TEST ? (b->imm & d->flag_mask) != 0 : b->imm == 0;
+	return in->id == X86_INS_TEST && b->type == X86_OP_REG && a->type == X86_OP_REG &&
+	       reg_family(d->cs, a->reg) == reg_family(d->cs, b->reg);
+}
+
+static unsigned int regs_written(const struct disasm *d, const cs_insn *in)
+{
+	cs_regs rd, wr;
+	uint8_t nrd = 0, nwr = 0;
+	unsigned int mask = 0;
+
+	if (cs_regs_access(d->cs, in, rd, &nrd, wr, &nwr))
+		return ~0u;
+	for (int i = 0; i < nwr; i++) {
+		int f = reg_family(d->cs, wr[i]);
+
+		if (f >= 0)
+			mask |= 1u << f;
+	}
+	return mask;
+}
+
+/* Instructions that may sit between a test and its jump without touching flags. */
+static bool keeps_flags(const cs_insn *in)
+{
+	return in->id == X86_INS_NOP || in->id == X86_INS_MOV || in->id == X86_INS_LEA ||
+	       in->id == X86_INS_MOVZX;
+}
+
+static int add_point(struct hooked_fn *f, const struct gobin *b, const cs_insn *in,
+		     enum probe_role role)
+{
+	struct probe_point *pp;
+
+	if (f->npoints >= PLAN_MAX_POINTS)
+		return -1;
+	pp = &f->points[f->npoints];
+	pp->addr = in->address;
+	if (gobin__file_offset(b, in->address, &pp->file_off))
+		return -1;
+	pp->role = role;
+	pp->emulated = is_jcc(in) || in->id == X86_INS_JMP;
+	snprintf(pp->insn, sizeof(pp->insn), "%.15s %.40s", in->mnemonic, in->op_str);
+	f->npoints++;
+	return 0;
+}
+
+/* The conditional jump to morestack right after the stack-bound check. */
+static const cs_insn *entry_insn(const struct disasm *d)
+{
+	for (size_t i = 0; i + 1 < d->n && i < 6; i++) {
+		const cs_insn *in = &d->insn[i];
+		const cs_x86 *x = &in->detail->x86;
+
+		if (in->id != X86_INS_CMP || x->op_count != 2)
+			continue;
+		for (int k = 0; k < 2; k++)
+			if (x->operands[k].type == X86_OP_MEM &&
+			    x->operands[k].mem.base == X86_REG_R14 &&
+			    x->operands[k].mem.disp == 16 && is_jcc(&d->insn[i + 1]))
+				return &d->insn[i + 1];
+	}
+	return &d->insn[0];
+}
+
+/* Every write-flag check that calls fatal when the flag is found clear. */
+static int plan_flag_exits(const struct disasm *d, struct hooked_fn *f, const struct gobin *b)
+{
+	unsigned int flagregs = 0;
+	bool pending = false;
+	int found = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const cs_insn *in = &d->insn[i];
+		const cs_x86 *x = &in->detail->x86;
+
+		if (pending && (in->id == X86_INS_JE || in->id == X86_INS_JNE)) {
+			bool to_t = leads_to_map_fatal(d, branch_target(in));
+			bool to_f = leads_to_map_fatal(d, in->address + in->size);
+
+			if ((in->id == X86_INS_JE && to_t) || (in->id == X86_INS_JNE && to_f)) {
+				if (add_point(f, b, in, ROLE_WRITE_EXIT))
+					return -1;
+				found++;
+			}
+		}
+		if (is_flag_test(d, in, flagregs)) {
+			pending = true;
+			continue;
+		}
+		if (!(pending && keeps_flags(in)))
+			pending = false;
+		if ((in->id == X86_INS_MOVZX || in->id == X86_INS_MOV) && x->op_count == 2 &&
+		    x->operands[0].type == X86_OP_REG && mem_is_flag(d, &x->operands[1])) {
+			flagregs |= 1u << reg_family(d->cs, x->operands[0].reg);
+			continue;
+		}
+		flagregs &= ~regs_written(d, in);
+	}
+	return found;
+}
+
+static int plan_ret_exits(const struct disasm *d, struct hooked_fn *f, const struct gobin *b)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->insn[i].id != X86_INS_RET)
+			continue;
+		if (add_point(f, b, &d->insn[i], ROLE_WRITE_EXIT))
+			return -1;
+		found++;
+	}
+	return found;
+}
+
+static int disasm__load(struct disasm *d, const struct gobin *b, const struct gofunc *gf,
+			char *err, size_t errlen)
+{
+	const uint8_t *code = gobin__bytes(b, gf->start, gf->end - gf->start);
+	uint64_t decoded;
+
+	if (!code) {
+		snprintf(err, errlen, "%s: cannot read its code", gf->name);
+		return -1;
+	}
+	d->n = cs_disasm(d->cs, code, gf->end - gf->start, gf->start, 0, &d->insn);
+	decoded = d->n ? d->insn[d->n - 1].address + d->insn[d->n - 1].size : gf->start;
+	/* Functions end in INT3 padding; anything else undecoded is a surprise. */
+	for (uint64_t a = decoded; a < gf->end; a++) {
+		if (code[a - gf->start] != 0xcc) {
+			snprintf(err, errlen, "%s: cannot disassemble at %#lx", gf->name,
+				 (unsigned long)a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
+		   const struct plan_opts *opts, char *err, size_t errlen)
+{
+	struct gofunc gf;
+	struct hooked_fn *f;
+	int n = 0;
+
+	if (gobin__func(d->bin, s->name, &gf))
+		return 0;	/* not linked into this binary */
+	f = &p->fns[p->nfns];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", s->name);
+	f->start = gf.start;
+	f->end = gf.end;
+	f->op = s->op;
+	if (disasm__load(d, d->bin, &gf, err, errlen))
+		return -1;
+	if (add_point(f, d->bin, entry_insn(d), s->role))
+		goto fail;
+	if (s->role == ROLE_WRITE_ENTER) {
+		if (!opts->force_ret)
+			n = plan_flag_exits(d, f, d->bin);
+		f->exit = n > 0 ? EXIT_FLAG_CHECK : EXIT_RET;
+		if (n <= 0)
+			n = plan_ret_exits(d, f, d->bin);
+		if (n <= 0)
+			goto fail;
+		/* Flag-check exits miss the early return on an empty map. */
+		f->skip_empty = f->exit == EXIT_FLAG_CHECK && s->op == GMW_OP_DELETE;
+		p->nwrite_fns++;
+	}
+	cs_free(d->insn, d->n);
+	d->insn = NULL;
+	p->nfns++;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: no usable probe point (pattern not recognised)", s->name);
+	cs_free(d->insn, d->n);
+	d->insn = NULL;
+	return -1;
+}
+
+static int plan_specs(struct plan *p, struct disasm *d, const struct fn_spec *specs,
+		      const struct plan_opts *opts, char *err, size_t errlen)
+{
+	for (const struct fn_spec *s = specs; s->name; s++)
+		if (plan_fn(p, d, s, opts, err, errlen))
+			return -1;
+	return 0;
+}
+
+static int disasm__init(struct disasm *d, const struct gobin *b, const struct go_offsets *o,
+			char *err, size_t errlen)
+{
+	struct gofunc gf;
+
+	memset(d, 0, sizeof(*d));
+	if (b->machine != EM_X86_64) {
+		snprintf(err, errlen, "%s: only x86-64 binaries can be traced", b->path);
+		return -1;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
+		snprintf(err, errlen, "capstone: cannot open the x86-64 disassembler");
+		return -1;
+	}
+	cs_option(d->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	d->bin = b;
+	d->flag_off = o->off[OFF_MAP_FLAGS];
+	d->flag_mask = o->swiss ? 0xff : 4;
+	for (int i = 0; map_fatal_names[i]; i++)
+		if (!gobin__func(b, map_fatal_names[i], &gf))
+			d->fatal_addr[i] = gf.start;
+	return 0;
+}
+
+int plan__build(struct plan *p, const struct gobin *b, const struct go_offsets *o,
+		const struct plan_opts *opts, char *err, size_t errlen)
+{
+	struct disasm d;
+	int ret = -1;
+
+	memset(p, 0, sizeof(*p));
+	if (disasm__init(&d, b, o, err, errlen))
+		return -1;
+	p->fns = calloc(64, sizeof(*p->fns));
+	if (!p->fns) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (plan_specs(p, &d, write_fns, opts, err, errlen))
+		goto out;
+	if (!p->nwrite_fns) {
+		snprintf(err, errlen, "%s: no Go runtime map functions found (runtime.mapassign*)",
+			 b->path);
+		goto out;
+	}
+	if (opts->reads &&
+	    (plan_specs(p, &d, read_fns, opts, err, errlen) ||
+	     plan_specs(p, &d, o->swiss ? iter_swiss_fns : iter_old_fns, opts, err, errlen)))
+		goto out;
+	if (plan_specs(p, &d, fatal_fns, opts, err, errlen))
+		goto out;
+	ret = 0;
+out:
+	cs_close(&d.cs);
+	if (ret)
+		plan__free(p);
+	return ret;
+}
+
+void plan__free(struct plan *p)
+{
+	free(p->fns);
+	memset(p, 0, sizeof(*p));
+}
+
+int plan__npoints(const struct plan *p)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->nfns; i++)
+		n += p->fns[i].npoints;
+	return n;
+}

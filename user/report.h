@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the user sees: conflicts, fatal errors, panics, lost events and the
+ * summary, as text blocks or as one JSON object per line. Stacks are
+ * symbolized from the binary's pclntab.
+ */
+#ifndef GOMAPWATCH_REPORT_H
+#define GOMAPWATCH_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "gobin.h"
+#include "gomapwatch.h"
+#include "plan.h"
+
+struct report_src {
+	const struct gobin *bin;
+	const struct plan *plan;
+	uint64_t bias;			/* PIE load bias */
+	int (*stack)(void *ctx, int id, uint64_t *ips, int max);
+	uint64_t (*pair_count)(void *ctx, const struct gmw_pair_key *k);
+	void *ctx;
+};
+
+struct report_end {
+	uint64_t counters[GMW_C__MAX];
+	int unfinished;			/* write entries never exited */
+	double seconds;
+	const char *target_status;	/* "exited with status 2", or NULL */
+};
+
+struct report;
+
+struct report *report__new(FILE *out, bool json, const struct report_src *src);
+/* One record from the alert ring. */
+int report__event(struct report *r, const void *data, size_t size);
+/* Replace where stacks and symbols come from (the PIE bias is learnt late). */
+void report__set_src(struct report *r, const struct report_src *src);
+void report__lost(struct report *r, uint64_t n);
+void report__summary(struct report *r, const struct report_end *end);
+/* Distinct conflicts and fatal errors reported so far. */
+int report__nconflicts(const struct report *r);
+int report__nfatal(const struct report *r);
+const char *report__fatal_message(const struct report *r);
+void report__free(struct report *r);
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "target.h"
+
+int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("PATH");
+	char *dirs, *dir, *save = NULL, cand[4096];
+
+	if (strchr(cmd, '/')) {
+		if (!realpath(cmd, path) || access(path, X_OK)) {
+			snprintf(err, errlen, "%s: %s", cmd, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	dirs = strdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(cand, sizeof(cand), "%s/%s", *dir ? dir : ".", cmd);
+		if (!access(cand, X_OK) && realpath(cand, path)) {
+			free(dirs);
+			return 0;
+		}
+	}
+	free(dirs);
+	snprintf(err, errlen, "%s: command not found", cmd);
+	(void)len;
+	return -1;
+}
+
+int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen)
+{
+	char *end, proc[64];
+	long pid;
+
+	memset(t, 0, sizeof(*t));
+	t->go_fd = t->err_fd = -1;
+	errno = 0;
+	pid = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || pid <= 0 || pid > 0x3fffffff) {
+		snprintf(err, errlen, "invalid PID: %s", arg);
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+	if (access(proc, F_OK)) {
+		snprintf(err, errlen, "no such process: %ld", pid);
+		return -1;
+	}
+	t->pid = pid;
+	/* through /proc/PID/exe: works across mount namespaces and for deleted files */
+	snprintf(t->path, sizeof(t->path), "/proc/%ld/exe", pid);
+	if (access(t->path, R_OK)) {
+		snprintf(err, errlen, "process %ld: cannot open its executable: %s", pid,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void child_run(int go_rd, int err_wr, char **argv, const char *path)
+{
+	char c;
+	int e;
+
+	/* Blocks until the probes are attached (or the parent gave up). */
+	if (read(go_rd, &c, 1) != 1)
+		_exit(127);
+	close(go_rd);
+	execv(path, argv);
+	e = errno;
+	if (write(err_wr, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int target__spawn(struct target *t, char **argv, char *err, size_t errlen)
+{
+	int go[2], ep[2];
+	pid_t pid;
+
+	memset(t, 0, sizeof(*t));
+	if (target__resolve(argv[0], t->path, sizeof(t->path), err, errlen))
+		return -1;
+	if (pipe2(go, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(ep[0]);
+		child_run(go[0], ep[1], argv, t->path);
+	}
+	close(go[0]);
+	close(ep[1]);
+	t->pid = pid;
+	t->child = true;
+	t->go_fd = go[1];
+	t->err_fd = ep[0];
+	return 0;
+}
+
+int target__release(struct target *t, char *err, size_t errlen)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(t->go_fd, "g", 1) != 1) {
+		snprintf(err, errlen, "cannot start the command: %s", strerror(errno));
+		return -1;
+	}
+	close(t->go_fd);
+	t->go_fd = -1;
+	/* EOF (exec closed the CLOEXEC pipe) means exec succeeded. */
+	n = read(t->err_fd, &e, sizeof(e));
+	close(t->err_fd);
+	t->err_fd = -1;
+	if (n == sizeof(e)) {
+		snprintf(err, errlen, "%s: %s", t->path, strerror(e));
+		waitpid(t->pid, &t->status, 0);
+		t->exited = true;
+		return -1;
+	}
+	return 0;
+}
+
+bool target__gone(struct target *t)
+{
+	if (t->exited)
+		return true;
+	if (t->child) {
+		if (waitpid(t->pid, &t->status, WNOHANG) == t->pid)
+			t->exited = true;
+	} else if (kill(t->pid, 0) && errno == ESRCH) {
+		t->exited = true;
+	}
+	return t->exited;
+}
+
+uint64_t target__load_bias(const struct target *t, const struct gobin *b)
+{
+	char maps[64], line[4608], path[4096];
+	unsigned long start, off, ino;
+	uint64_t bias = 0;
+	struct stat st;
+	FILE *f;
+
+	if (!b->pie || stat(b->path, &st))
+		return 0;
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", t->pid);
+	f = fopen(maps, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%*x %*s %lx %*s %lu %4095s", &start, &off, &ino, path) != 4)
+			continue;
+		/* Go PIE segments are laid out with vaddr == file offset */
+		if (ino == st.st_ino) {
+			bias = start - off;
+			break;
+		}
+	}
+	fclose(f);
+	return bias;
+}
+
+void target__describe(const struct target *t, char *buf, size_t len)
+{
+	if (!t->exited)
+		snprintf(buf, len, "still running (pid %d)", t->pid);
+	else if (!t->child)
+		snprintf(buf, len, "process %d exited", t->pid);
+	else if (WIFEXITED(t->status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(t->status));
+	else if (WIFSIGNALED(t->status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(t->status),
+			 strsignal(WTERMSIG(t->status)));
+	else
+		snprintf(buf, len, "ended (status %#x)", t->status);
+}
+
+int target__exit_code(const struct target *t)
+{
+	if (!t->child || !t->exited)
+		return 0;
+	if (WIFEXITED(t->status))
+		return WEXITSTATUS(t->status);
+	if (WIFSIGNALED(t->status))
+		return 128 + WTERMSIG(t->status);
+	return 1;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The traced process: find it, or start it stopped before its first instruction. */
+#ifndef GOMAPWATCH_TARGET_H
+#define GOMAPWATCH_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "gobin.h"
+
+struct target {
+	pid_t pid;
+	bool child;		/* started by us: we report its exit status */
+	int go_fd;		/* write end: closing it lets the child exec */
+	int err_fd;		/* read end: errno from a failed exec */
+	char path[4096];	/* what the uprobes attach to */
+	int status;		/* waitpid status once exited */
+	bool exited;
+};
+
+/* Resolve a command like execvp would. 0 or -1 with a reason. */
+int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t errlen);
+int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen);
+/* Fork a child that waits for target__release before exec'ing argv. */
+int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
+/* Let the child exec; 0, or -1 if exec failed (reason in err). */
+int target__release(struct target *t, char *err, size_t errlen);
+/* Non-blocking: true once the process is gone. */
+bool target__gone(struct target *t);
+/* Load bias of a PIE binary from /proc/PID/maps (0 if not mapped yet). */
+uint64_t target__load_bias(const struct target *t, const struct gobin *b);
+/* "exited with status 2", "killed by signal 9 (Killed)" */
+void target__describe(const struct target *t, char *buf, size_t len);
+/* gomapwatch's own exit code for a child's status: its code, or 128 + signal */
+int target__exit_code(const struct target *t);
+
+#endif

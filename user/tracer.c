@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libbpf lifecycle: open -> set rodata -> load -> attach -> poll -> destroy. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "gomapwatch.skel.h"
+#include "tracer.h"
+
+struct tracer {
+	struct gomapwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int nlinks;
+	pid_t pid;
+	const char *path;
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN && getenv("GOMAPWATCH_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg)
+{
+	const struct go_offsets *o = cfg->off;
+
+	skel->rodata->goid_off = o->off[OFF_G_GOID];
+	skel->rodata->flag_off = o->off[OFF_MAP_FLAGS];
+	if (o->off[OFF_ITER_MAP] >= 0)
+		skel->rodata->iter_map_off = o->off[OFF_ITER_MAP];
+	if (o->off[OFF_PANIC_ARG] >= 0)
+		skel->rodata->panic_arg_off = o->off[OFF_PANIC_ARG];
+	skel->rodata->kind_mask = cfg->kind_unmasked ? 0xff : 0x1f;
+	skel->rodata->stale_ns = cfg->stale_ns;
+}
+
+int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_fn fn,
+		 void *ctx, char *err, size_t errlen)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	int ret;
+
+	libbpf_set_print(libbpf_quiet);
+	if (!t)
+		return -ENOMEM;
+	t->pid = cfg->pid;
+	t->path = cfg->path;
+	t->skel = gomapwatch_bpf__open();
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	set_rodata(t->skel, cfg);
+	ret = gomapwatch_bpf__load(t->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load BPF programs: %s (needs root and a kernel with BTF)",
+			 strerror(-ret));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.alerts),
+				 (ring_buffer_sample_fn)fn, ctx, NULL);
+	if (!t->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	*tp = t;
+	return 0;
+fail:
+	tracer__destroy(t);
+	return ret;
+}
+
+static struct bpf_program *role_prog(struct gomapwatch_bpf *s, enum probe_role r)
+{
+	switch (r) {
+	case ROLE_WRITE_ENTER:	return s->progs.write_enter;
+	case ROLE_WRITE_EXIT:	return s->progs.write_exit;
+	case ROLE_READ:		return s->progs.read_enter;
+	case ROLE_ITER_NEXT:	return s->progs.iter_next;
+	case ROLE_FATAL:	return s->progs.fatal_enter;
+	case ROLE_PANIC:	return s->progs.panic_enter;
+	case ROLE_FATALPANIC:	return s->progs.fatalpanic_enter;
+	}
+	return NULL;
+}
+
+static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
+			const struct probe_point *pp, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts,
+		    .bpf_cookie = GMW_COOKIE(fi, f->op, f->skip_empty ? GMW_F_SKIP_EMPTY : 0));
+	struct bpf_link *link;
+
+	link = bpf_program__attach_uprobe_opts(role_prog(t->skel, pp->role), t->pid, t->path,
+					       pp->file_off, &opts);
+	if (!link) {
+		int e = errno;
+
+		snprintf(err, errlen, "attach %s+%#lx (%s): %s", f->name,
+			 (unsigned long)(pp->addr - f->start), pp->insn, strerror(e));
+		return -e;
+	}
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen)
+{
+	int ret;
+
+	t->links = calloc(plan__npoints(p), sizeof(*t->links));
+	if (!t->links)
+		return -ENOMEM;
+	for (int i = 0; i < p->nfns; i++)
+		for (int k = 0; k < p->fns[i].npoints; k++) {
+			ret = attach_point(t, &p->fns[i], i, &p->fns[i].points[k], err, errlen);
+			if (ret)
+				return ret;
+		}
+	return 0;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int ret = ring_buffer__poll(t->rb, timeout_ms);
+
+	return ret == -EINTR ? 0 : ret;
+}
+
+int tracer__drain(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+int tracer__stack(void *tp, int id, uint64_t *ips, int max)
+{
+	struct tracer *t = tp;
+	__u64 buf[GMW_STACK_MAX] = {};
+	__u32 key = id;
+	int n = 0;
+
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &key, buf))
+		return 0;
+	while (n < GMW_STACK_MAX && n < max && buf[n]) {
+		ips[n] = buf[n];
+		n++;
+	}
+	return n;
+}
+
+void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+
+	memset(out, 0, GMW_C__MAX * sizeof(out[0]));
+	if (!vals)
+		return;
+	for (__u32 c = 0; c < GMW_C__MAX; c++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.counters), &c, vals))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			out[c] += vals[i];
+	}
+	free(vals);
+}
+
+uint64_t tracer__pair_count(void *tp, const struct gmw_pair_key *k)
+{
+	struct tracer *t = tp;
+	__u64 n = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.pairs), k, &n))
+		return 0;
+	return n;
+}
+
+int tracer__unfinished(struct tracer *t, uint64_t stale_ns)
+{
+	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
+	__u64 key, next, *prev = NULL;
+	struct gmw_side side;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &side) && now - side.ts > stale_ns)
+			n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+void tracer__destroy(struct tracer *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	ring_buffer__free(t->rb);
+	gomapwatch_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The BPF side: load, attach the planned uprobes, read the alert ring and tables. */
+#ifndef GOMAPWATCH_TRACER_H
+#define GOMAPWATCH_TRACER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "gomapwatch.h"
+#include "offsets.h"
+#include "plan.h"
+
+struct tracer;
+
+struct tracer_cfg {
+	pid_t pid;			/* uprobes fire only in this process */
+	const char *path;		/* the binary the uprobes attach to */
+	const struct go_offsets *off;
+	bool kind_unmasked;		/* Go 1.26+: the kind byte is the kind */
+	uint64_t stale_ns;		/* entries older than this age out */
+};
+
+typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
+
+int tracer__open(struct tracer **t, const struct tracer_cfg *cfg, tracer_event_fn fn,
+		 void *ctx, char *err, size_t errlen);
+int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen);
+/* Wait up to timeout_ms for alerts; < 0 on error other than EINTR. */
+int tracer__poll(struct tracer *t, int timeout_ms);
+int tracer__drain(struct tracer *t);
+/* Frames of stack id into ips (up to max); the count, or 0. */
+int tracer__stack(void *t, int id, uint64_t *ips, int max);
+void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX]);
+uint64_t tracer__pair_count(void *t, const struct gmw_pair_key *k);
+/* Write entries still held whose exit never came within stale_ns. */
+int tracer__unfinished(struct tracer *t, uint64_t stale_ns);
+void tracer__destroy(struct tracer *t);
+
+#endif
