@@ -13,6 +13,7 @@
 /* Filled by the loader from the target's DWARF or the offsets table. */
 const volatile __u32 goid_off = 152;
 const volatile __u32 flag_off = 8;	/* hmap.flags, or maps.Map.writing */
+const volatile __u8 flag_mask = 4;	/* hashWriting; swiss: any bit */
 const volatile __u32 iter_map_off = 24;	/* hiter.h, or maps.Iter.m */
 const volatile __u32 panic_arg_off = 8;	/* _panic.arg: 8 until Go 1.25, 0 in 1.26 */
 const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte */
@@ -22,7 +23,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);		/* map pointer */
-	__type(value, struct gmw_side);	/* the goroutine inside a write on it */
+	__type(value, struct gmw_writer);	/* the last goroutine to write it */
 } writers SEC(".maps");
 
 struct {
@@ -59,9 +60,8 @@ struct {
 } counters SEC(".maps");
 
 #define TRACK_LOOKUP(st, m)		bpf_map_lookup_elem(&writers, &(m))
-#define TRACK_INSERT(st, m, s, excl)	\
-	bpf_map_update_elem(&writers, &(m), s, (excl) ? BPF_NOEXIST : BPF_ANY)
-#define TRACK_DELETE(st, m)		bpf_map_delete_elem(&writers, &(m))
+#define TRACK_INSERT(st, m, w, excl)	\
+	bpf_map_update_elem(&writers, &(m), w, (excl) ? BPF_NOEXIST : BPF_ANY)
 #define TRACK_OWNER_GET(st, g)		((__u64 *)bpf_map_lookup_elem(&owners, &(g)))
 #define TRACK_OWNER_SET(st, g, m)	bpf_map_update_elem(&owners, &(g), &(m), BPF_ANY)
 #define TRACK_OWNER_DEL(st, g)		bpf_map_delete_elem(&owners, &(g))
@@ -147,25 +147,17 @@ static __always_inline void conflict__emit(__u64 map, const struct gmw_side *cur
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("uprobe")
-int write_enter(struct pt_regs *ctx)
+/* The other side of a conflict proven by the write flag alone. */
+static __always_inline void side__unseen(struct gmw_side *s)
 {
-	__u64 map = GO_ARG2(ctx), count_word = 0;
-	struct gmw_side me = {}, other = {};
-	__u64 cookie;
-	int v;
+	__builtin_memset(s, 0, sizeof(*s));
+	s->stack_id = -1;
+	s->fn = GMW_FN_UNSEEN;
+}
 
-	if (!map)
-		return 0;	/* nil map: a panic, never a write */
-	cookie = bpf_get_attach_cookie(ctx);
-	if (GMW_COOKIE_FLAGS(cookie) & GMW_F_SKIP_EMPTY) {
-		/* count/used is the first word of both map headers */
-		bpf_probe_read_user(&count_word, sizeof(count_word), (void *)map);
-		if (!count_word)
-			return 0;
-	}
-	side__fill(ctx, &me, current_goid(ctx), map);
-	v = track__write_enter(NULL, map, &me, stale_ns, &other);
+static __always_inline void write_verdict(int v, __u64 map, const struct gmw_side *me,
+					  struct gmw_side *other)
+{
 	switch (v) {
 	case TRACK_AGED:
 		count(GMW_C_AGED);
@@ -179,17 +171,43 @@ int write_enter(struct pt_regs *ctx)
 	case TRACK_FULL:
 		count(GMW_C_TRACK_FULL);
 		break;
+	case TRACK_CONFLICT_UNSEEN:
+		side__unseen(other);
+		/* fallthrough */
 	case TRACK_CONFLICT:
-		conflict__emit(map, &me, &other);
+		conflict__emit(map, me, other);
 		break;
 	}
+}
+
+SEC("uprobe")
+int write_enter(struct pt_regs *ctx)
+{
+	__u64 map = GO_ARG2(ctx), count_word = 0;
+	struct gmw_writer me = {};
+	struct gmw_side other = {};
+	__u64 cookie;
+	int v;
+
+	if (!map)
+		return 0;	/* nil map: a panic, never a write */
+	cookie = bpf_get_attach_cookie(ctx);
+	if (GMW_COOKIE_FLAGS(cookie) & GMW_F_SKIP_EMPTY) {
+		/* count/used is the first word of both map headers */
+		bpf_probe_read_user(&count_word, sizeof(count_word), (void *)map);
+		if (!count_word)
+			return 0;
+	}
+	side__fill(ctx, &me.side, current_goid(ctx), map);
+	v = track__write_enter(NULL, map, &me, stale_ns, me.side.flag & flag_mask, &other);
+	write_verdict(v, map, &me.side, &other);
 	return 0;
 }
 
 SEC("uprobe")
 int write_exit(struct pt_regs *ctx)
 {
-	if (track__release(NULL, current_goid(ctx)))
+	if (track__release(NULL, current_goid(ctx), bpf_ktime_get_ns()))
 		count(GMW_C_WRITE_EXIT);
 	return 0;
 }
@@ -198,14 +216,18 @@ static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 {
 	struct gmw_side me = {}, other = {};
 	__u64 goid;
+	int v;
 
 	if (!map)
 		return 0;
 	count(GMW_C_READ);
 	goid = current_goid(ctx);
-	if (track__read_check(NULL, map, goid, bpf_ktime_get_ns(), stale_ns,
-			      &other) != TRACK_CONFLICT)
+	v = track__read_check(NULL, map, goid, bpf_ktime_get_ns(), stale_ns,
+			      map_flag(map) & flag_mask, &other);
+	if (v == TRACK_CLEAR)
 		return 0;
+	if (v == TRACK_CONFLICT_UNSEEN)
+		side__unseen(&other);
 	side__fill(ctx, &me, goid, map);
 	conflict__emit(map, &me, &other);
 	return 0;
@@ -289,7 +311,7 @@ int panic_enter(struct pt_regs *ctx)
 	struct gmw_message *e;
 
 	/* A panic inside a map function means its exit will never come. */
-	if (track__release(NULL, current_goid(ctx)))
+	if (track__release(NULL, current_goid(ctx), bpf_ktime_get_ns()))
 		count(GMW_C_PANIC_CLEAR);
 	e = message__start(ctx, GMW_EV_PANIC);
 	if (!e)

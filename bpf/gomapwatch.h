@@ -49,6 +49,9 @@ enum gmw_counter {
 /* The function returns early, before writing, on an empty map: skip those. */
 #define GMW_F_SKIP_EMPTY		0x1
 
+/* gmw_side.fn of a writer proven only by the map's write flag. */
+#define GMW_FN_UNSEEN			0xffff
+
 /* One goroutine inside a map operation. */
 struct gmw_side {
 	__u64 goid;
@@ -62,6 +65,12 @@ struct gmw_side {
 	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
 };
 _Static_assert(sizeof(struct gmw_side) == 40, "gmw_side layout");
+
+/* The last goroutine to write a map; exited once its exit probe fired. */
+struct gmw_writer {
+	struct gmw_side side;
+	__u64 exited;		/* ns at its exit probe, 0 while inside */
+};
 
 struct gmw_conflict {
 	__u32 type;		/* GMW_EV_CONFLICT */

@@ -67,6 +67,8 @@ void report__free(struct report *r)
 
 static const char *fn_name(const struct report *r, uint16_t fn)
 {
+	if (fn == GMW_FN_UNSEEN)
+		return "unseen";
 	return r->src.plan && fn < r->src.plan->nfns ? r->src.plan->fns[fn].name : "?";
 }
 
@@ -103,7 +105,8 @@ static void stack__load(const struct report *r, const struct gmw_side *s, struct
 	for (int i = 0; i < n || (i == 0 && !n); i++) {
 		if (i < n)
 			st->f[st->n++].pc = ips[i];
-		if (i == 0 && s->ret_ip && st->n < MAX_FRAMES)
+		/* kernels >= 6.12 already add it for probes on a function's first byte */
+		if (i == 0 && s->ret_ip && (n < 2 || ips[1] != s->ret_ip) && st->n < MAX_FRAMES)
 			st->f[st->n++].pc = s->ret_ip;
 	}
 	for (int i = 0; i < st->n; i++) {
@@ -137,6 +140,11 @@ static void text_frames(const struct report *r, const struct stack *st, int from
 static void text_side(const struct report *r, const char *what, const struct gmw_side *s,
 		      const struct stack *st)
 {
+	if (s->fn == GMW_FN_UNSEEN) {
+		fprintf(r->out, "  %s: a write never seen entering (begun before attach, or its\n"
+			"      record lost); the map's write flag was set, so it was in progress\n", what);
+		return;
+	}
 	fprintf(r->out, "  %s: goroutine %" PRIu64 " [tid %u] in %s (%s, write flag at entry %#x)\n",
 		what, (uint64_t)s->goid, s->tid, fn_name(r, s->fn), op_name(s->op), s->flag);
 	text_frames(r, st, 1);
@@ -294,15 +302,17 @@ static void conflict__print(struct report *r, const struct gmw_conflict *c, cons
 		fprintf(r->out, "\n=== CONFLICT %s on map %s ===\n", kind, map);
 		text_side(r, "entering", &c->cur, a);
 		text_side(r, "already inside", &c->other, b);
-		fprintf(r->out, "  (the second goroutine entered its write %.1f us earlier)\n",
-			(c->cur.ts - c->other.ts) / 1000.0);
+		if (c->other.fn != GMW_FN_UNSEEN)
+			fprintf(r->out, "  (goroutine %" PRIu64 " entered its write %.1f us before goroutine %" PRIu64 ")\n",
+			(uint64_t)c->other.goid, (c->cur.ts - c->other.ts) / 1000.0, (uint64_t)c->cur.goid);
 		fflush(r->out);
 		return;
 	}
 	doc = json_start("conflict", &root);
 	yyjson_mut_obj_add_str(doc, root, "kind", kind);
 	yyjson_mut_obj_add_strcpy(doc, root, "map", map);
-	yyjson_mut_obj_add_uint(doc, root, "overlap_ns", c->cur.ts - c->other.ts);
+	if (c->other.fn != GMW_FN_UNSEEN)
+		yyjson_mut_obj_add_uint(doc, root, "overlap_ns", c->cur.ts - c->other.ts);
 	sides = yyjson_mut_obj_add_arr(doc, root, "sides");
 	yyjson_mut_arr_append(sides, json_side(r, doc, &c->cur, a, 1));
 	yyjson_mut_arr_append(sides, json_side(r, doc, &c->other, b, 1));

@@ -30,6 +30,7 @@ static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg
 
 	skel->rodata->goid_off = o->off[OFF_G_GOID];
 	skel->rodata->flag_off = o->off[OFF_MAP_FLAGS];
+	skel->rodata->flag_mask = o->swiss ? 0xff : 4;
 	if (o->off[OFF_ITER_MAP] >= 0)
 		skel->rodata->iter_map_off = o->off[OFF_ITER_MAP];
 	if (o->off[OFF_PANIC_ARG] >= 0)
@@ -185,14 +186,14 @@ int tracer__unfinished(struct tracer *t, uint64_t stale_ns)
 {
 	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
 	__u64 key, next, *prev = NULL;
-	struct gmw_side side;
+	struct gmw_writer w;
 	struct timespec ts;
 	uint64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, &side) && now - side.ts > stale_ns)
+		if (!bpf_map_lookup_elem(fd, &next, &w) && !w.exited && now - w.side.ts > stale_ns)
 			n++;
 		key = next;
 		prev = &key;

@@ -19,7 +19,7 @@ struct table {
 	struct {
 		bool used;
 		__u64 map;
-		struct gmw_side side;
+		struct gmw_writer side;
 	} w[NSLOT];
 	struct {
 		bool used;
@@ -28,22 +28,20 @@ struct table {
 	bool full;		/* simulate a table with no room */
 };
 
-static struct gmw_side *t_lookup(struct table *t, __u64 map);
-static int t_insert(struct table *t, __u64 map, const struct gmw_side *s, bool excl);
-static void t_delete(struct table *t, __u64 map);
+static struct gmw_writer *t_lookup(struct table *t, __u64 map);
+static int t_insert(struct table *t, __u64 map, const struct gmw_writer *s, bool excl);
 static __u64 *t_owner(struct table *t, __u64 goid);
 static void t_owner_set(struct table *t, __u64 goid, __u64 map);
 static void t_owner_del(struct table *t, __u64 goid);
 
 #define TRACK_LOOKUP(st, m)		t_lookup(st, m)
 #define TRACK_INSERT(st, m, s, excl)	t_insert(st, m, s, excl)
-#define TRACK_DELETE(st, m)		t_delete(st, m)
 #define TRACK_OWNER_GET(st, g)		t_owner(st, g)
 #define TRACK_OWNER_SET(st, g, m)	t_owner_set(st, g, m)
 #define TRACK_OWNER_DEL(st, g)		t_owner_del(st, g)
 #include "track.h"
 
-static struct gmw_side *t_lookup(struct table *t, __u64 map)
+static struct gmw_writer *t_lookup(struct table *t, __u64 map)
 {
 	for (int i = 0; i < NSLOT; i++)
 		if (t->w[i].used && t->w[i].map == map)
@@ -51,9 +49,9 @@ static struct gmw_side *t_lookup(struct table *t, __u64 map)
 	return NULL;
 }
 
-static int t_insert(struct table *t, __u64 map, const struct gmw_side *s, bool excl)
+static int t_insert(struct table *t, __u64 map, const struct gmw_writer *s, bool excl)
 {
-	struct gmw_side *in = t_lookup(t, map);
+	struct gmw_writer *in = t_lookup(t, map);
 
 	if (in) {
 		if (excl)
@@ -69,13 +67,6 @@ static int t_insert(struct table *t, __u64 map, const struct gmw_side *s, bool e
 			return 0;
 		}
 	return -7;
-}
-
-static void t_delete(struct table *t, __u64 map)
-{
-	for (int i = 0; i < NSLOT; i++)
-		if (t->w[i].used && t->w[i].map == map)
-			t->w[i].used = false;
 }
 
 static __u64 *t_owner(struct table *t, __u64 goid)
@@ -114,11 +105,25 @@ static void t_owner_del(struct table *t, __u64 goid)
 #define M1 0xc000010000ULL
 #define M2 0xc000020000ULL
 
+static int enter_flag(struct table *t, __u64 map, __u64 goid, __u64 ts, bool flag,
+		      struct gmw_side *other)
+{
+	struct gmw_writer me = { .side = { .goid = goid, .ts = ts, .op = GMW_OP_WRITE } };
+
+	return track__write_enter(t, map, &me, STALE, flag, other);
+}
+
 static int enter(struct table *t, __u64 map, __u64 goid, __u64 ts, struct gmw_side *other)
 {
-	struct gmw_side me = { .goid = goid, .ts = ts, .op = GMW_OP_WRITE };
+	return enter_flag(t, map, goid, ts, false, other);
+}
 
-	return track__write_enter(t, map, &me, STALE, other);
+/* live: an entry whose exit has not been seen */
+static bool live(struct table *t, __u64 map)
+{
+	struct gmw_writer *w = t_lookup(t, map);
+
+	return w && !w->exited;
 }
 
 static void overlap_is_conflict(void **state)
@@ -131,8 +136,8 @@ static void overlap_is_conflict(void **state)
 	assert_int_equal(other.goid, 7);
 	assert_int_equal(other.ts, 100);
 	/* the first writer's exit still finds its own entry */
-	assert_int_equal(track__release(&t, 7), 1);
-	assert_null(t_lookup(&t, M1));
+	assert_int_equal(track__release(&t, 7, 1000), 1);
+	assert_false(live(&t, M1));
 }
 
 static void sequential_writes_never_conflict(void **state)
@@ -145,9 +150,9 @@ static void sequential_writes_never_conflict(void **state)
 		__u64 g = 1 + i % 5;
 
 		assert_int_equal(enter(&t, M1, g, i * 10, &other), TRACK_ENTERED);
-		assert_int_equal(track__release(&t, g), 1);
+		assert_int_equal(track__release(&t, g, i * 10 + 5), 1);
 	}
-	assert_null(t_lookup(&t, M1));
+	assert_false(live(&t, M1));
 }
 
 static void different_maps_do_not_conflict(void **state)
@@ -157,8 +162,8 @@ static void different_maps_do_not_conflict(void **state)
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	assert_int_equal(enter(&t, M2, 9, 150, &other), TRACK_ENTERED);
-	assert_int_equal(track__release(&t, 9), 1);
-	assert_int_equal(track__release(&t, 7), 1);
+	assert_int_equal(track__release(&t, 9, 1000), 1);
+	assert_int_equal(track__release(&t, 7, 1000), 1);
 }
 
 static void reentry_after_stack_growth(void **state)
@@ -169,8 +174,8 @@ static void reentry_after_stack_growth(void **state)
 	/* morestack restarts the function: its entry probe fires again */
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	assert_int_equal(enter(&t, M1, 7, 180, &other), TRACK_REENTERED);
-	assert_int_equal(t_lookup(&t, M1)->ts, 100);
-	assert_int_equal(track__release(&t, 7), 1);
+	assert_int_equal(t_lookup(&t, M1)->side.ts, 100);
+	assert_int_equal(track__release(&t, 7, 1000), 1);
 	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
 }
 
@@ -184,10 +189,10 @@ static void exit_never_seen_ages_out(void **state)
 	assert_int_equal(enter(&t, M1, 9, 100 + STALE / 2, &other), TRACK_CONFLICT);
 	/* ... after it, the entry is replaced, not blamed */
 	assert_int_equal(enter(&t, M1, 9, 200 + STALE, &other), TRACK_AGED);
-	assert_int_equal(t_lookup(&t, M1)->goid, 9);
-	assert_int_equal(track__release(&t, 9), 1);
+	assert_int_equal(t_lookup(&t, M1)->side.goid, 9);
+	assert_int_equal(track__release(&t, 9, 1000), 1);
 	/* the lost goroutine's late exit finds nothing of its own */
-	assert_int_equal(track__release(&t, 7), 0);
+	assert_int_equal(track__release(&t, 7, 1000), 0);
 }
 
 static void panic_releases_the_entry(void **state)
@@ -197,7 +202,7 @@ static void panic_releases_the_entry(void **state)
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	/* gopanic on goroutine 7: the write was abandoned */
-	assert_int_equal(track__release(&t, 7), 1);
+	assert_int_equal(track__release(&t, 7, 1000), 1);
 	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_ENTERED);
 }
 
@@ -209,7 +214,7 @@ static void next_write_elsewhere_ends_the_last(void **state)
 	/* goroutine 7 left M1 without an exit we saw, then writes M2 */
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	assert_int_equal(enter(&t, M2, 7, 200, &other), TRACK_ENTERED);
-	assert_null(t_lookup(&t, M1));
+	assert_false(live(&t, M1));
 	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
 }
 
@@ -218,7 +223,7 @@ static void exit_of_a_write_seen_only_half(void **state)
 	struct table t = {};
 
 	/* attached mid-call: an exit with no entry is ignored */
-	assert_int_equal(track__release(&t, 42), 0);
+	assert_int_equal(track__release(&t, 42, 1000), 0);
 }
 
 static void read_checks_only(void **state)
@@ -226,13 +231,38 @@ static void read_checks_only(void **state)
 	struct table t = {};
 	struct gmw_side other = {};
 
-	assert_int_equal(track__read_check(&t, M1, 9, 50, STALE, &other), TRACK_CLEAR);
-	assert_null(t_lookup(&t, M1));
+	assert_int_equal(track__read_check(&t, M1, 9, 50, STALE, false, &other), TRACK_CLEAR);
+	assert_false(live(&t, M1));
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
-	assert_int_equal(track__read_check(&t, M1, 9, 150, STALE, &other), TRACK_CONFLICT);
+	assert_int_equal(track__read_check(&t, M1, 9, 150, STALE, false, &other), TRACK_CONFLICT);
 	assert_int_equal(other.goid, 7);
 	/* a goroutine reading the map it is itself writing is not a conflict */
-	assert_int_equal(track__read_check(&t, M1, 7, 150, STALE, &other), TRACK_CLEAR);
+	assert_int_equal(track__read_check(&t, M1, 7, 150, STALE, false, &other), TRACK_CLEAR);
+}
+
+static void flag_still_set_after_exit_probe(void **state)
+{
+	struct table t = {};
+	struct gmw_side other = {};
+
+	/* 7 passed its exit probe but has not cleared the flag when 9 enters */
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	assert_int_equal(track__release(&t, 7, 150), 1);
+	assert_int_equal(enter_flag(&t, M1, 9, 160, true, &other), TRACK_CONFLICT);
+	assert_int_equal(other.goid, 7);
+	/* with the flag clear, the same order is an ordinary handover */
+	assert_int_equal(enter_flag(&t, M1, 9, 170, false, &other), TRACK_ENTERED);
+}
+
+static void flag_set_with_no_record_is_unseen_writer(void **state)
+{
+	struct table t = {};
+	struct gmw_side other = {};
+
+	/* a write that began before attach */
+	assert_int_equal(enter_flag(&t, M1, 9, 100, true, &other), TRACK_CONFLICT_UNSEEN);
+	assert_int_equal(track__read_check(&t, M2, 9, 100, STALE, true, &other),
+			 TRACK_CONFLICT_UNSEEN);
 }
 
 static void full_table_is_reported(void **state)
@@ -255,6 +285,8 @@ int main(void)
 		cmocka_unit_test(next_write_elsewhere_ends_the_last),
 		cmocka_unit_test(exit_of_a_write_seen_only_half),
 		cmocka_unit_test(read_checks_only),
+		cmocka_unit_test(flag_still_set_after_exit_probe),
+		cmocka_unit_test(flag_set_with_no_record_is_unseen_writer),
 		cmocka_unit_test(full_table_is_reported),
 	};
 
