@@ -223,7 +223,7 @@ static void learn_bias(struct session *s)
 	if (!s->bin.pie)
 		return;
 	for (int i = 0; i < 200 && !src.bias && !target__gone(&s->tgt); i++) {
-		src.bias = target__load_bias(&s->tgt, &s->bin);
+		src.bias = target__load_bias(&s->tgt, &s->bin, s->plan.fns[0].start);
 		if (!src.bias)
 			usleep(5000);
 	}

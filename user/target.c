@@ -149,26 +149,26 @@ bool target__gone(struct target *t)
 	return t->exited;
 }
 
-uint64_t target__load_bias(const struct target *t, const struct gobin *b)
+uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64_t vaddr)
 {
-	char maps[64], line[4608], path[4096];
-	unsigned long start, off, ino;
-	uint64_t bias = 0;
+	unsigned long start, end, off, ino;
+	char maps[64], line[4608];
+	uint64_t foff, bias = 0;
 	struct stat st;
 	FILE *f;
 
-	if (!b->pie || stat(b->path, &st))
+	if (!b->pie || stat(b->path, &st) || gobin__file_offset(b, vaddr, &foff))
 		return 0;
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", t->pid);
 	f = fopen(maps, "r");
 	if (!f)
 		return 0;
+	/* the mapping of the binary that holds vaddr's file offset */
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%*x %*s %lx %*s %lu %4095s", &start, &off, &ino, path) != 4)
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %lu", &start, &end, &off, &ino) != 4)
 			continue;
-		/* Go PIE segments are laid out with vaddr == file offset */
-		if (ino == st.st_ino) {
-			bias = start - off;
+		if (ino == st.st_ino && foff >= off && foff < off + (end - start)) {
+			bias = start + (foff - off) - vaddr;
 			break;
 		}
 	}

@@ -28,8 +28,8 @@ int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 int target__release(struct target *t, char *err, size_t errlen);
 /* Non-blocking: true once the process is gone. */
 bool target__gone(struct target *t);
-/* Load bias of a PIE binary from /proc/PID/maps (0 if not mapped yet). */
-uint64_t target__load_bias(const struct target *t, const struct gobin *b);
+/* Load bias of a PIE binary from /proc/PID/maps, using the code at vaddr (0 if not mapped yet). */
+uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64_t vaddr);
 /* "exited with status 2", "killed by signal 9 (Killed)" */
 void target__describe(const struct target *t, char *buf, size_t len);
 /* gomapwatch's own exit code for a child's status: its code, or 128 + signal */

@@ -1,0 +1,3 @@
+module gomapwatch/example
+
+go 1.19

@@ -1,0 +1,3 @@
+module gomapwatch/fixtures
+
+go 1.19

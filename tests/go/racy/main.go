@@ -1,0 +1,122 @@
+// racy writes one shared map from several goroutines without a lock.
+//
+// Output (stdout), one line each, never interleaved:
+//
+//	pid <PID>                 first line
+//	worker <i> goid <G>       one per worker, before any map write
+//	done                      only if every worker finished its -n writes
+//
+// The runtime usually kills it first with "fatal error: concurrent map writes".
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type pair struct{ a, b int }
+
+// One shared map per key kind; -kind picks which runtime function the
+// writes go through (mapassign_fast64, mapassign_faststr, mapassign).
+var (
+	m64  = map[uint64]int{}
+	mstr = map[string]int{}
+	mgen = map[pair]int{}
+)
+
+const nkeys = 1024
+
+var keys [nkeys]string
+
+var outMu sync.Mutex
+
+// say writes one whole line with a single write call (os.Stdout is
+// unbuffered), so lines from different goroutines never mix.
+func say(format string, args ...interface{}) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	fmt.Fprintf(os.Stdout, format+"\n", args...)
+}
+
+// goid parses the calling goroutine's ID from the "goroutine N [" header
+// of its stack trace: the same ID the runtime keeps in g.goid.
+func goid() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	id, err := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
+	if err != nil {
+		panic("cannot parse goroutine id: " + err.Error())
+	}
+	return id
+}
+
+// writer is the racy code: the unlocked map write is in this function
+// itself, so it is the innermost user frame of every map write.
+// noinline keeps it a real frame in every toolchain.
+//
+//go:noinline
+func writer(kind string, id, n int) {
+	for i := 0; n == 0 || i < n; i++ {
+		k := (id*nkeys/4 + i) % nkeys
+		switch kind {
+		case "fast64":
+			m64[uint64(k)] = i
+		case "faststr":
+			mstr[keys[k]] = i
+		default:
+			mgen[pair{k, id}] = i
+		}
+	}
+}
+
+func startWorkers(workers, n int, kind string, ready, done *sync.WaitGroup, start chan struct{}) {
+	for i := 0; i < workers; i++ {
+		go func(id int) {
+			defer done.Done()
+			say("worker %d goid %d", id, goid())
+			ready.Done()
+			<-start
+			writer(kind, id, n)
+		}(i)
+	}
+}
+
+func main() {
+	workers := flag.Int("workers", 4, "writer goroutines")
+	n := flag.Int("n", 0, "writes per worker, 0 = forever")
+	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before writing")
+	kind := flag.String("kind", "fast64", "map key type: fast64|faststr|generic")
+	flag.Parse()
+	switch *kind {
+	case "fast64", "faststr", "generic":
+	default:
+		fmt.Fprintf(os.Stderr, "racy: bad -kind %q\n", *kind)
+		os.Exit(1)
+	}
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%04d", i)
+	}
+	// With one P two goroutines never interleave inside a map write;
+	// two threads preempted by the kernel do, even on one CPU.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+
+	say("pid %d", os.Getpid())
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(*workers)
+	done.Add(*workers)
+	startWorkers(*workers, *n, *kind, &ready, &done, start)
+	ready.Wait()
+	time.Sleep(*sleep)
+	close(start)
+	done.Wait()
+	say("done")
+}

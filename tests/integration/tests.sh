@@ -1,0 +1,238 @@
+# The integration tests; sourced by run.sh. Each runs in a subshell with
+# set -e, scratch directory $T; a non-zero exit is a failure.
+
+# The line of the racy write the user would look for first.
+racy_line() { grep -n 'm64\[uint64(k)\] = i' "$root/tests/go/racy/main.go" | cut -d: -f1; }
+
+# A conflict naming two goroutines the fixture printed, with the user's own
+# map-writing line as each side's first frame.
+check_racy_events() {
+	local ev=$1 out=$2
+	valid_ndjson "$ev"
+	goids "$out" >"$T/ids"
+	[ -s "$T/ids" ] || die "the fixture printed no goroutine IDs"
+	jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .goroutine' \
+		"$ev" | sort -un >"$T/seen"
+	[ -z "$(comm -23 "$T/seen" "$T/ids")" ] || die "conflicts name goroutines the fixture never printed: $(comm -23 "$T/seen" "$T/ids" | tr '\n' ' ')"
+	jq -e -s --argjson line "$(racy_line)" '[.[] | select(.type == "conflict" and .kind == "write/write")
+		| select(.sides[0].goroutine != .sides[1].goroutine)
+		| select(all(.sides[]; .function == "runtime.mapassign_fast64"
+			and .stack[0].function == "main.writer" and .stack[0].line == $line
+			and (.stack[0].file | endswith("tests/go/racy/main.go"))))] | length > 0' "$ev" >/dev/null
+}
+
+# The runtime can kill the racy program before two writes overlap under
+# the probes; a few attempts make a detection all but certain.
+t_racy_conflicts() {
+	local fx=$1 i status
+	for i in 1 2 3 4 5; do
+		status=0
+		"$GMW" --json -o "$T/ev" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || status=$?
+		check_racy_events "$T/ev" "$T/out" || { echo "attempt $i: no conflict yet"; continue; }
+		[ "$(events "$T/ev" summary | wc -l)" -eq 1 ] || die "want one summary"
+		# gomapwatch exits with the command's own status (2: Go fatal error)
+		if [ -n "$(events "$T/ev" fatal)" ]; then
+			[ "$status" -eq 2 ] || die "racy died of a fatal error but gomapwatch exited $status"
+			grep -q 'exited with status 2 after a Go fatal error: concurrent map writes' "$T/err" ||
+				die "stderr does not say the command died of a Go fatal error"
+		fi
+		jq -c 'select(.type == "conflict")' "$T/ev" | head -1
+		return 0
+	done
+	die "no conflict naming both printed goroutines in 5 runs"
+}
+
+t_racy_text() {
+	local fx=$1 i
+	for i in 1 2 3 4 5; do
+		"$GMW" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || true
+		grep -q '^=== CONFLICT write/write on map 0x' "$T/out" || continue
+		grep -qE "^  entering: goroutine [0-9]+ \[tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+			die "no entering side"
+		grep -qE "^  already inside: goroutine [0-9]+ \[tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+			die "no already-inside side"
+		grep -qE "^      main.writer /.*tests/go/racy/main.go:$(racy_line)\$" "$T/out" ||
+			die "the user's map-writing line is not symbolized"
+		grep -q '^--- gomapwatch summary' "$T/out" || die "no summary"
+		grep -qE '^conflicts: [0-9]+ \([0-9]+ distinct\)' "$T/out" || die "no conflict count"
+		# one block per distinct conflict: repeats are counted, not printed
+		local blocks distinct
+		blocks=$(grep -c '^=== CONFLICT' "$T/out")
+		distinct=$(sed -nE 's/^conflicts: [0-9]+ \(([0-9]+) distinct\)/\1/p' "$T/out")
+		[ "$blocks" -eq "$distinct" ] || die "$blocks blocks for $distinct distinct conflicts"
+		return 0
+	done
+	die "no conflict block in 5 runs"
+}
+
+t_locked() {
+	local fx=$1
+	expect_status 0 "$GMW" --json -o "$T/ev" -- "$fx/locked" -seconds 5 >"$T/out"
+	valid_ndjson "$T/ev"
+	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict reported on correctly locked code: $(events "$T/ev" conflict | head -1)"
+	events "$T/ev" summary | jq -e '.conflicts == 0 and .writes > 10000 and .write_exits > 10000' >/dev/null ||
+		die "summary: $(events "$T/ev" summary)"
+	events "$T/ev" summary
+}
+
+t_stackgrow() {
+	local fx=$1
+	expect_status 0 "$fx/stackgrow" >"$T/plain"
+	expect_status 0 "$GMW" --json -o "$T/ev" -- "$fx/stackgrow" >"$T/traced"
+	diff "$T/plain" "$T/traced" || die "output differs when traced"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on correctly synchronized code"
+	events "$T/ev" summary | jq -e '.writes > 1000' >/dev/null || die "no writes traced"
+	events "$T/ev" summary
+}
+
+t_fatal() {
+	local fx=$1 ev
+	expect_status 2 "$GMW" --json -o "$T/ev" -- "$fx/fatal" >"$T/out" 2>"$T/err"
+	valid_ndjson "$T/ev"
+	goids "$T/out" >"$T/ids"
+	ev=$(events "$T/ev" fatal | head -1)
+	[ -n "$ev" ] || die "no fatal event"
+	echo "$ev" | jq -e '.message == "concurrent map writes"' >/dev/null || die "message: $ev"
+	grep -qx "$(echo "$ev" | jq -r .goroutine)" "$T/ids" || die "fatal goroutine not one the fixture printed"
+	echo "$ev" | jq -e '[.stack[].function] | any(startswith("main."))' >/dev/null ||
+		die "fatal stack has no user frame: $ev"
+	grep -q 'Go fatal error: concurrent map writes' "$T/err" || die "stderr does not name the fatal error"
+	echo "$ev" | jq -c '{message, goroutine, frames: [.stack[].function]}'
+}
+
+t_attach_pid() {
+	local fx=$1 i pid
+	for i in 1 2 3; do
+		"$fx/racy" -sleep 2s >"$T/out" 2>/dev/null &
+		wait_line "$T/out" '^worker 3 goid'
+		pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+		expect_status 0 "$GMW" -p "$pid" --json -o "$T/ev" -d 30
+		wait "$!" 2>/dev/null || true
+		check_racy_events "$T/ev" "$T/out" && return 0
+		echo "attempt $i: no conflict yet"
+	done
+	die "no conflict with -p in 3 runs"
+}
+
+t_pie_stripped() {
+	local fx=$1 b i ok
+	for b in racy.pie racy.stripped; do
+		ok=
+		for i in 1 2 3 4 5; do
+			"$GMW" --json -o "$T/ev" -d 30 -- "$fx/$b" >"$T/out" 2>/dev/null || true
+			check_racy_events "$T/ev" "$T/out" && { ok=1; break; }
+		done
+		[ -n "$ok" ] || die "$b: no symbolized conflict in 5 runs"
+		echo "$b: ok"
+	done
+}
+
+# SIGINT, SIGTERM and SIGHUP each detach, print a summary, exit 0, and
+# leave the target running unharmed.
+t_signal_detach() {
+	local fx=$1 pid sig g
+	"$fx/locked" -seconds 6 >"$T/out" 2>&1 &
+	g=$!
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	for sig in INT TERM HUP; do
+		"$GMW" -p "$pid" --json -o "$T/ev.$sig" >"$T/gmw.$sig" 2>&1 &
+		echo $! >"$T/gmw.$sig.pid"
+	done
+	sleep 2
+	for sig in INT TERM HUP; do
+		kill -"$sig" "$(cat "$T/gmw.$sig.pid")"
+	done
+	for sig in INT TERM HUP; do
+		expect_status 0 wait "$(cat "$T/gmw.$sig.pid")"
+		events "$T/ev.$sig" summary | jq -e '.writes > 0 and .conflicts == 0' >/dev/null ||
+			die "SIG$sig: no summary: $(cat "$T/gmw.$sig")"
+	done
+	expect_status 0 wait "$g"
+	grep -q '^ok writes=' "$T/out" || die "the target did not finish normally after detach"
+}
+
+t_duration() {
+	local fx=$1 pid t0 t1
+	"$fx/locked" -seconds 15 >"$T/out" 2>&1 &
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	t0=$(date +%s.%N)
+	expect_status 0 "$GMW" -p "$pid" -d 2 --json -o "$T/ev"
+	t1=$(date +%s.%N)
+	kill "$pid"
+	events "$T/ev" summary | jq -e '.seconds >= 1.9 and .seconds < 4' >/dev/null ||
+		die "summary: $(events "$T/ev" summary)"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 8) }' || die "-d 2 took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')s"
+}
+
+t_reads() {
+	local fx=$1
+	expect_status 0 "$GMW" --reads --json -o "$T/ev" -- "$fx/locked" -seconds 2 >"$T/out"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code with --reads"
+	events "$T/ev" summary | jq -e '.conflicts == 0' >/dev/null
+}
+
+t_help() {
+	"$GMW" --help >"$T/out"
+	grep -q -- '-p, --pid=PID' "$T/out" && grep -q EXAMPLES "$T/out" && grep -q -- '-- CMD' "$T/out"
+}
+
+# expect_error PATTERN CMD...: non-zero exit, exactly one line on stderr
+expect_error() {
+	local pat=$1 status=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || status=$?
+	[ "$status" -ne 0 ] || die "'$*' exited 0"
+	[ "$(wc -l <"$T/err")" -eq 1 ] || die "want one line on stderr, got: $(cat "$T/err")"
+	grep -qE "$pat" "$T/err" || die "stderr '$(cat "$T/err")' does not match '$pat'"
+	cat "$T/err"
+}
+
+t_bad_pid() {
+	local pid
+	sleep 0 &
+	pid=$!
+	wait "$pid"
+	expect_error "^gomapwatch: no such process: $pid\$" "$GMW" -p "$pid"
+}
+
+t_not_go_pid() {
+	sleep 30 &
+	expect_error 'not a Go binary' "$GMW" -p "$!"
+	kill "$!"
+}
+
+t_not_elf() {
+	printf '#!/bin/sh\necho hello\n' >"$T/script.sh"
+	chmod +x "$T/script.sh"
+	expect_error 'not an ELF file' "$GMW" -- "$T/script.sh"
+	expect_error 'No such file or directory' "$GMW" -- "$T/missing"
+}
+
+t_no_maps() {
+	expect_error 'no Go runtime map functions' "$GMW" -- "$GMW_FIXTURES/nomaps"
+}
+
+t_not_root() {
+	local fx=$1
+	command -v setpriv >/dev/null || die "setpriv missing"
+	chmod 755 "$work" "$T"
+	cp "$GMW" "$T/gomapwatch"
+	chmod 755 "$T/gomapwatch"
+	expect_error '^gomapwatch: must run as root' \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" -- "$fx/racy"
+}
+
+t_bad_args() {
+	local s
+	s=0; "$GMW" -p 12abc 2>"$T/err" || s=$?
+	[ "$s" -ne 0 ] && grep -q 'invalid PID: 12abc' "$T/err" || die "-p 12abc: $(cat "$T/err")"
+	s=0; "$GMW" -d -1 -p 1 2>"$T/err" || s=$?
+	[ "$s" -ne 0 ] && grep -q 'invalid duration' "$T/err" || die "-d -1: $(cat "$T/err")"
+	s=0; "$GMW" 2>"$T/err" || s=$?
+	[ "$s" -ne 0 ] && grep -q 'give either -p PID or -- CMD' "$T/err" || die "no target: $(cat "$T/err")"
+	s=0; "$GMW" -p 1 -- true 2>"$T/err" || s=$?
+	[ "$s" -ne 0 ] && grep -q 'give either' "$T/err" || die "both targets: $(cat "$T/err")"
+}

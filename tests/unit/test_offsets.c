@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * offsets__load on real Go binaries ($GMW_FIXTURES, scripts/build-fixtures.sh):
+ * the DWARF of each release gives the offsets the runtime is known to use,
+ * the stripped build gets the same ones from the generated table, and a
+ * release the table does not cover is refused by name rather than guessed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "offsets.h"
+#include "offsets_table.h"
+
+#define TABLE_ROWS (sizeof(offsets_table) / sizeof(offsets_table[0]))
+
+struct fixture {
+	char tag[32];
+	char dir[4096];
+	struct go_version ver;
+	bool swiss;
+};
+
+/*
+ * What the Go runtime uses on 64-bit, per release (DWARF of real builds):
+ * goid moved to 160 in 1.23 (g.syscallbp) and back to 152 in 1.25 (gobuf.ret
+ * removed); _panic.argp was removed in 1.26, putting arg at 0. gopc is not
+ * pinned down here (-1): the table and DWARF must merely agree on it.
+ */
+static void expected_offsets(int minor, bool swiss, int off[OFF__COUNT])
+{
+	off[OFF_G_GOID] = minor == 23 || minor == 24 ? 160 : 152;
+	off[OFF_G_GOPC] = -1;
+	off[OFF_MAP_FLAGS] = swiss ? 34 : 8;
+	off[OFF_ITER_MAP] = 24;
+	off[OFF_PANIC_ARG] = minor >= 26 ? 0 : 8;
+}
+
+static void assert_expected(const struct go_offsets *o, int minor)
+{
+	int want[OFF__COUNT], f;
+
+	expected_offsets(minor, o->swiss, want);
+	for (f = 0; f < OFF__COUNT; f++) {
+		if (want[f] < 0)
+			continue;
+		if (o->off[f] != want[f])
+			fail_msg("go1.%d %s: %s = %d, want %d", minor,
+				 o->swiss ? "swiss" : "old maps",
+				 offset_field__name(f), o->off[f], want[f]);
+	}
+}
+
+static void assert_all_from(const struct go_offsets *o, enum offset_source src)
+{
+	int f;
+
+	for (f = 0; f < OFF__COUNT; f++) {
+		if (o->src[f] != src || o->off[f] < 0)
+			fail_msg("%s = %d from %s, want it from %s",
+				 offset_field__name(f), o->off[f],
+				 offset_source__name(o->src[f]),
+				 offset_source__name(src));
+	}
+}
+
+/* A gobin as gobin__open would leave it, for the fields offsets__load reads. */
+static void bin_open(struct gobin *b, const char *path, const struct go_version *v)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (b->fd < 0)
+		fail_msg("open %s: %m (rebuild the fixtures?)", path);
+	if (v) {
+		b->ver = *v;
+		b->has_version = true;
+	}
+}
+
+static void bin_close(struct gobin *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+}
+
+/* Load the offsets of one fixture binary; returns offsets__load's result. */
+static int fixture_load(const struct fixture *fx, const char *name,
+			const struct go_version *v, struct go_offsets *o,
+			char *err, size_t errlen)
+{
+	char path[4200];
+	struct gobin b;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
+	bin_open(&b, path, v);
+	rc = offsets__load(o, &b, fx->swiss, err, errlen);
+	bin_close(&b);
+	return rc;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void test_dwarf(void **state)
+{
+	const struct fixture *fx = *state;
+	struct go_offsets o;
+	char err[256] = "";
+	double t = now_ms();
+
+	if (fixture_load(fx, "racy", &fx->ver, &o, err, sizeof(err)))
+		fail_msg("%s/racy: %s", fx->tag, err);
+	print_message("%s/racy: DWARF offsets in %.1f ms\n", fx->tag, now_ms() - t);
+	assert_all_from(&o, OFF_DWARF);
+	assert_int_equal(o.swiss, fx->swiss);
+	assert_expected(&o, fx->ver.minor);
+}
+
+static void test_table(void **state)
+{
+	const struct fixture *fx = *state;
+	struct go_offsets dw, tab;
+	char err[256] = "";
+	int f;
+
+	if (fixture_load(fx, "racy", &fx->ver, &dw, err, sizeof(err)))
+		fail_msg("%s/racy: %s", fx->tag, err);
+	if (fixture_load(fx, "racy.stripped", &fx->ver, &tab, err, sizeof(err)))
+		fail_msg("%s/racy.stripped: %s", fx->tag, err);
+	assert_all_from(&tab, OFF_TABLE);
+	for (f = 0; f < OFF__COUNT; f++) {
+		if (tab.off[f] != dw.off[f])
+			fail_msg("%s: %s is %d in the table, %d in DWARF", fx->tag,
+				 offset_field__name(f), tab.off[f], dw.off[f]);
+	}
+}
+
+/* A release after the table's last row, on a binary without DWARF. */
+static void test_refuse_newer(void **state)
+{
+	const struct fixture *fx = *state;
+	const struct offsets_row *last = &offsets_table[TABLE_ROWS - 1];
+	struct go_version v = fx->ver;
+	struct go_offsets o;
+	char err[256] = "";
+
+	v.minor = last->minor + 1;
+	v.patch = 1;
+	snprintf(v.raw, sizeof(v.raw), "go1.%d.1", v.minor);
+	assert_int_equal(fixture_load(fx, "racy.stripped", &v, &o, err, sizeof(err)), -1);
+	print_message("%s\n", err);
+	assert_non_null(strstr(err, v.raw));
+	assert_non_null(strstr(err, "newer than the offsets table"));
+	assert_non_null(strstr(err, "no DWARF"));
+	assert_non_null(strstr(err, "runtime.g.goid"));
+	assert_int_equal(o.off[OFF_G_GOID], -1);
+}
+
+/* DWARF does not depend on the version: a future release still works. */
+static void test_dwarf_newer(void **state)
+{
+	const struct fixture *fx = *state;
+	struct go_version v = fx->ver;
+	struct go_offsets o;
+	char err[256] = "";
+
+	v.minor = 99;
+	snprintf(v.raw, sizeof(v.raw), "go1.99.0");
+	if (fixture_load(fx, "racy", &v, &o, err, sizeof(err)))
+		fail_msg("%s/racy as go1.99.0: %s", fx->tag, err);
+	assert_all_from(&o, OFF_DWARF);
+	assert_expected(&o, fx->ver.minor);
+}
+
+/* The other map layout has no row for old releases: refused, not guessed. */
+static void test_refuse_layout(void **state)
+{
+	const struct fixture *fx = *state;
+	struct fixture other = *fx;
+	struct go_offsets o;
+	char err[256] = "";
+	size_t i;
+
+	other.swiss = !fx->swiss;
+	for (i = 0; i < TABLE_ROWS; i++) {
+		if (offsets_table[i].minor == fx->ver.minor &&
+		    offsets_table[i].swiss == other.swiss)
+			skip();		/* 1.24, 1.25: both layouts exist */
+	}
+	assert_int_equal(fixture_load(&other, "racy.stripped", &fx->ver, &o, err,
+				      sizeof(err)), -1);
+	print_message("%s\n", err);
+	assert_non_null(strstr(err, fx->ver.raw));
+	assert_non_null(strstr(err, "row in the offsets table"));
+}
+
+static void test_no_fixtures(void **state)
+{
+	fail_msg("%s", (const char *)*state);
+}
+
+/* The table itself: sorted, without gaps, and as the runtime is known. */
+static void test_table_rows(void **state)
+{
+	const struct offsets_row *prev = NULL;
+	size_t i;
+	int f;
+
+	assert_true(TABLE_ROWS > 0);
+	for (i = 0; i < TABLE_ROWS; i++) {
+		const struct offsets_row *r = &offsets_table[i];
+		char from[16];
+
+		assert_int_equal(r->major, 1);
+		/* a row names the exact toolchain it was read from */
+		snprintf(from, sizeof(from), "go1.%d.", r->minor);
+		assert_int_equal(strncmp(r->from, from, strlen(from)), 0);
+		for (f = 0; f < OFF__COUNT; f++)
+			assert_true(r->off[f] >= 0);
+		if (prev)
+			assert_true(r->minor == prev->minor + 1 ||
+				    (r->minor == prev->minor && r->swiss && !prev->swiss));
+		/* swiss rows from 1.24, old-map rows until 1.25 */
+		assert_true(r->swiss ? r->minor >= 24 : r->minor <= 25);
+		prev = r;
+	}
+}
+
+static void test_table_values(void **state)
+{
+	size_t i;
+	int f, want[OFF__COUNT];
+
+	for (i = 0; i < TABLE_ROWS; i++) {
+		const struct offsets_row *r = &offsets_table[i];
+
+		expected_offsets(r->minor, r->swiss, want);
+		for (f = 0; f < OFF__COUNT; f++) {
+			if (want[f] >= 0 && r->off[f] != want[f])
+				fail_msg("row %s: %s = %d, want %d", r->from,
+					 offset_field__name(f), r->off[f], want[f]);
+		}
+	}
+}
+
+/* No DWARF at all and no build info: nothing to go by. */
+static void test_refuse_unknown(void **state)
+{
+	struct gobin b = { .fd = -1, .path = "/nonexistent/gomapwatch-test" };
+	struct go_offsets o;
+	char err[256] = "";
+
+	assert_int_equal(offsets__load(&o, &b, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version unknown"));
+	assert_non_null(strstr(err, "no DWARF"));
+}
+
+/*
+ * This test program has DWARF, but not Go's: the table fills in what it
+ * lacks, and without a row the refusal says the DWARF lacked it.
+ */
+static void test_foreign_dwarf(void **state)
+{
+	struct go_version v = { .major = 1, .minor = 23, .patch = 5, .raw = "go1.23.5" };
+	struct go_offsets o;
+	char err[256] = "";
+	struct gobin b;
+
+	bin_open(&b, "/proc/self/exe", &v);
+	assert_int_equal(offsets__load(&o, &b, false, err, sizeof(err)), 0);
+	assert_all_from(&o, OFF_TABLE);
+	assert_expected(&o, 23);
+	b.ver.minor = 99;
+	snprintf(b.ver.raw, sizeof(b.ver.raw), "go1.99.0");
+	assert_int_equal(offsets__load(&o, &b, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "go1.99.0"));
+	assert_non_null(strstr(err, "not in the binary's DWARF"));
+	bin_close(&b);
+}
+
+static void test_names(void **state)
+{
+	assert_string_equal(offset_field__name(OFF_G_GOID), "runtime.g.goid");
+	assert_string_equal(offset_source__name(OFF_DWARF), "dwarf");
+	assert_string_equal(offset_source__name(OFF_TABLE), "table");
+	assert_string_equal(offset_source__name(OFF_NONE), "none");
+}
+
+/* Read "<tag> <version>" lines; returns the count, or -1 with a reason. */
+static int fixtures_read(const char *dir, struct fixture *fx, int max,
+			 char *why, size_t whylen)
+{
+	char path[4200], line[256];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/toolchains.txt", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(why, whylen, "%s: %m (run scripts/build-fixtures.sh)", path);
+		return -1;
+	}
+	while (n < max && fgets(line, sizeof(line), f)) {
+		struct fixture *x = &fx[n];
+		int at = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%31s %n", x->tag, &at) != 1 || !at)
+			continue;
+		if (go_version__parse(&x->ver, line + at) || x->ver.major != 1) {
+			snprintf(why, whylen, "%.4096s: cannot parse \"%.200s\"",
+				 path, line);
+			fclose(f);
+			return -1;
+		}
+		x->swiss = go_version__swiss(&x->ver);
+		snprintf(x->dir, sizeof(x->dir), "%s/%s", dir, x->tag);
+		n++;
+	}
+	fclose(f);
+	if (!n)
+		snprintf(why, whylen, "%s lists no toolchain", path);
+	return n ? n : -1;
+}
+
+#define MAX_FIXTURES 32
+
+static const struct {
+	const char *name;
+	CMUnitTestFunction fn;
+} per_fixture[] = {
+	{ "dwarf", test_dwarf },
+	{ "table", test_table },
+	{ "refuse_newer", test_refuse_newer },
+	{ "dwarf_newer", test_dwarf_newer },
+	{ "refuse_layout", test_refuse_layout },
+};
+
+#define N_PER_FIXTURE (sizeof(per_fixture) / sizeof(per_fixture[0]))
+
+int main(void)
+{
+	static struct fixture fx[MAX_FIXTURES];
+	static struct CMUnitTest tests[8 + MAX_FIXTURES * N_PER_FIXTURE];
+	static char names[MAX_FIXTURES * N_PER_FIXTURE][64];
+	static char why[4600];
+	const char *dir = getenv("GMW_FIXTURES");
+	size_t n = 0, k = 0, j;
+	int nfx, i;
+
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_table_rows);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_table_values);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_refuse_unknown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_foreign_dwarf);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+
+	if (!dir || !*dir) {
+		snprintf(why, sizeof(why),
+			 "GMW_FIXTURES is not set: point it at the output of "
+			 "scripts/build-fixtures.sh (make unit does)");
+		nfx = -1;
+	} else {
+		nfx = fixtures_read(dir, fx, MAX_FIXTURES, why, sizeof(why));
+	}
+	if (nfx < 0)
+		tests[n++] = (struct CMUnitTest){ .name = "fixtures",
+			.test_func = test_no_fixtures, .initial_state = why };
+	for (i = 0; i < nfx; i++) {
+		for (j = 0; j < N_PER_FIXTURE; j++, k++) {
+			snprintf(names[k], sizeof(names[k]), "%.31s_%.31s",
+				 fx[i].tag, per_fixture[j].name);
+			tests[n++] = (struct CMUnitTest){ .name = names[k],
+				.test_func = per_fixture[j].fn,
+				.initial_state = &fx[i] };
+		}
+	}
+	return _cmocka_run_group_tests("offsets", tests, n, NULL, NULL);
+}
