@@ -33,12 +33,18 @@ struct {
 	__type(value, __u64);		/* the map it is writing */
 } owners SEC(".maps");
 
+/* Too big for the 512-byte BPF stack: one per CPU, uprobe handlers don't nest. */
+struct scratch {
+	struct gmw_writer me;
+	struct gmw_side other;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GMW_STACK_MAX * sizeof(__u64));
-} stacks SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -91,6 +97,30 @@ static __always_inline __u8 map_flag(__u64 map)
 	return flag;
 }
 
+/*
+ * Go keeps frame pointers: walk them by hand (bpf_get_stackid costs ~5 us a
+ * call here, more than the probe itself). The walk starts at the caller's
+ * frame, which near function entry skips the caller: that is ret_ip.
+ */
+static __always_inline void side__stack(struct pt_regs *ctx, struct gmw_side *s)
+{
+	__u64 fp = PT_REGS_FP(ctx), frame[2];
+	__u32 n = 1, h = 2166136261u;
+
+	s->stack[0] = PT_REGS_IP(ctx);
+	h = (h ^ (__u32)s->ret_ip) * 16777619u;
+	for (int i = 1; i < GMW_STACK_MAX; i++) {
+		if (!fp || bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+			break;
+		s->stack[i] = frame[1];
+		h = (h ^ (__u32)frame[1]) * 16777619u;
+		fp = frame[0];
+		n++;
+	}
+	s->nframes = n;
+	s->stack_hash = h;
+}
+
 static __always_inline void side__fill(struct pt_regs *ctx, struct gmw_side *s,
 				       __u64 goid, __u64 map)
 {
@@ -100,32 +130,23 @@ static __always_inline void side__fill(struct pt_regs *ctx, struct gmw_side *s,
 	s->goid = goid;
 	s->ts = bpf_ktime_get_ns();
 	s->ret_ip = go_return_address(ctx);
-	s->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	s->tid = (__u32)id;
 	s->pid = id >> 32;
 	s->fn = GMW_COOKIE_FN(cookie);
 	s->op = GMW_COOKIE_OP(cookie);
 	s->flag = map ? map_flag(map) : 0;
+	side__stack(ctx, s);
 }
 
 /* Report a conflict once per pair of stacks; count the repeats in 'pairs'. */
 static __always_inline void conflict__emit(__u64 map, const struct gmw_side *cur,
 					   const struct gmw_side *other)
 {
-	struct gmw_pair_key k = {};
+	struct gmw_pair_key k = gmw_pair_key__make(cur, other);
 	struct gmw_conflict *e;
 	__u64 one = 1, *seen;
 
 	count(GMW_C_CONFLICT);
-	/* Unordered: A-then-B and B-then-A are the same bug. */
-	if (cur->ret_ip < other->ret_ip ||
-	    (cur->ret_ip == other->ret_ip && cur->stack_id <= other->stack_id)) {
-		k.ret_a = cur->ret_ip, k.stack_a = cur->stack_id;
-		k.ret_b = other->ret_ip, k.stack_b = other->stack_id;
-	} else {
-		k.ret_a = other->ret_ip, k.stack_a = other->stack_id;
-		k.ret_b = cur->ret_ip, k.stack_b = cur->stack_id;
-	}
 	seen = bpf_map_lookup_elem(&pairs, &k);
 	if (seen) {
 		__sync_fetch_and_add(seen, 1);
@@ -151,8 +172,17 @@ static __always_inline void conflict__emit(__u64 map, const struct gmw_side *cur
 static __always_inline void side__unseen(struct gmw_side *s)
 {
 	__builtin_memset(s, 0, sizeof(*s));
-	s->stack_id = -1;
 	s->fn = GMW_FN_UNSEEN;
+}
+
+static __always_inline struct scratch *scratch__get(void)
+{
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (sc)
+		__builtin_memset(sc, 0, sizeof(*sc));
+	return sc;
 }
 
 static __always_inline void write_verdict(int v, __u64 map, const struct gmw_side *me,
@@ -184,8 +214,7 @@ SEC("uprobe")
 int write_enter(struct pt_regs *ctx)
 {
 	__u64 map = GO_ARG2(ctx), count_word = 0;
-	struct gmw_writer me = {};
-	struct gmw_side other = {};
+	struct scratch *sc;
 	__u64 cookie;
 	int v;
 
@@ -198,9 +227,13 @@ int write_enter(struct pt_regs *ctx)
 		if (!count_word)
 			return 0;
 	}
-	side__fill(ctx, &me.side, current_goid(ctx), map);
-	v = track__write_enter(NULL, map, &me, stale_ns, me.side.flag & flag_mask, &other);
-	write_verdict(v, map, &me.side, &other);
+	sc = scratch__get();
+	if (!sc)
+		return 0;
+	side__fill(ctx, &sc->me.side, current_goid(ctx), map);
+	v = track__write_enter(NULL, map, &sc->me, stale_ns, sc->me.side.flag & flag_mask,
+			       &sc->other);
+	write_verdict(v, map, &sc->me.side, &sc->other);
 	return 0;
 }
 
@@ -214,22 +247,25 @@ int write_exit(struct pt_regs *ctx)
 
 static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 {
-	struct gmw_side me = {}, other = {};
+	struct scratch *sc;
 	__u64 goid;
 	int v;
 
 	if (!map)
 		return 0;
 	count(GMW_C_READ);
+	sc = scratch__get();
+	if (!sc)
+		return 0;
 	goid = current_goid(ctx);
 	v = track__read_check(NULL, map, goid, bpf_ktime_get_ns(), stale_ns,
-			      map_flag(map) & flag_mask, &other);
+			      map_flag(map) & flag_mask, &sc->other);
 	if (v == TRACK_CLEAR)
 		return 0;
 	if (v == TRACK_CONFLICT_UNSEEN)
-		side__unseen(&other);
-	side__fill(ctx, &me, goid, map);
-	conflict__emit(map, &me, &other);
+		side__unseen(&sc->other);
+	side__fill(ctx, &sc->me.side, goid, map);
+	conflict__emit(map, &sc->me.side, &sc->other);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #endif
 
 #define GMW_MSG_MAX	128	/* bytes of a fatal/panic message kept */
-#define GMW_STACK_MAX	64	/* frames per stack trace */
+#define GMW_STACK_MAX	24	/* frames kept per stack: the innermost ones */
 
 /* Which map operation a hooked function performs. */
 enum gmw_op {
@@ -57,14 +57,18 @@ struct gmw_side {
 	__u64 goid;
 	__u64 ts;		/* CLOCK_MONOTONIC ns at entry */
 	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
-	__s32 stack_id;		/* in the stacks map, or a negative errno */
 	__u32 tid;
 	__u32 pid;
 	__u16 fn;		/* index into the loader's hooked-function table */
 	__u8 op;		/* enum gmw_op */
 	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
+	__u32 nframes;		/* valid entries in stack */
+	__u32 stack_hash;	/* of ret_ip and stack: the same code path, the same hash */
+	__u32 pad;
+	/* [0] the probed instruction, then the frame-pointer walk from the caller's caller */
+	__u64 stack[GMW_STACK_MAX];
 };
-_Static_assert(sizeof(struct gmw_side) == 40, "gmw_side layout");
+_Static_assert(sizeof(struct gmw_side) == 240, "gmw_side layout");
 
 /* The last goroutine to write a map; exited once its exit probe fired. */
 struct gmw_writer {
@@ -79,7 +83,7 @@ struct gmw_conflict {
 	struct gmw_side cur;	/* the goroutine that just entered */
 	struct gmw_side other;	/* the goroutine already inside a write */
 };
-_Static_assert(sizeof(struct gmw_conflict) == 96, "gmw_conflict layout");
+_Static_assert(sizeof(struct gmw_conflict) == 496, "gmw_conflict layout");
 
 /* Fatal error or panic: message text, bounded by its length. */
 struct gmw_message {
@@ -91,13 +95,32 @@ struct gmw_message {
 	struct gmw_side who;
 	char msg[GMW_MSG_MAX];
 };
-_Static_assert(sizeof(struct gmw_message) == 184, "gmw_message layout");
+_Static_assert(sizeof(struct gmw_message) == 384, "gmw_message layout");
 
 /* Key of the table that reports each pair of stacks once. */
 struct gmw_pair_key {
 	__u64 ret_a, ret_b;
-	__s32 stack_a, stack_b;
+	__u32 hash_a, hash_b;
 };
 _Static_assert(sizeof(struct gmw_pair_key) == 24, "gmw_pair_key layout");
+
+/* Unordered: A-then-B and B-then-A are the same bug. */
+static inline struct gmw_pair_key gmw_pair_key__make(const struct gmw_side *a,
+						      const struct gmw_side *b)
+{
+	struct gmw_pair_key k = {};
+
+	if (a->ret_ip > b->ret_ip || (a->ret_ip == b->ret_ip && a->stack_hash > b->stack_hash)) {
+		const struct gmw_side *t = a;
+
+		a = b;
+		b = t;
+	}
+	k.ret_a = a->ret_ip;
+	k.hash_a = a->stack_hash;
+	k.ret_b = b->ret_ip;
+	k.hash_b = b->stack_hash;
+	return k;
+}
 
 #endif

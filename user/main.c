@@ -199,7 +199,7 @@ static int start(struct session *s, char *err, size_t len)
 		.stale_ns = env.stale_ms * 1000000ULL,
 	};
 	struct report_src src = {
-		.bin = &s->bin, .plan = &s->plan, .stack = tracer__stack,
+		.bin = &s->bin, .plan = &s->plan,
 		.pair_count = tracer__pair_count,
 	};
 
@@ -216,7 +216,7 @@ static int start(struct session *s, char *err, size_t len)
 static void learn_bias(struct session *s)
 {
 	struct report_src src = {
-		.bin = &s->bin, .plan = &s->plan, .stack = tracer__stack,
+		.bin = &s->bin, .plan = &s->plan,
 		.pair_count = tracer__pair_count, .ctx = s->tr,
 	};
 

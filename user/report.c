@@ -90,23 +90,15 @@ static const char *conflict_kind(const struct gmw_conflict *c)
 	return "write/write";
 }
 
-/*
- * The kernel's frame walk starts at the probed instruction and then follows
- * frame pointers, which skips the caller at function entry: put ret_ip back.
- */
+/* The probed instruction, the caller (ret_ip), then the frame-pointer walk. */
 static void stack__load(const struct report *r, const struct gmw_side *s, struct stack *st)
 {
-	uint64_t ips[GMW_STACK_MAX];
-	int n = 0;
+	uint32_t n = s->nframes < GMW_STACK_MAX ? s->nframes : GMW_STACK_MAX;
 
-	if (r->src.stack)
-		n = r->src.stack(r->src.ctx, s->stack_id, ips, GMW_STACK_MAX);
 	st->n = 0;
-	for (int i = 0; i < n || (i == 0 && !n); i++) {
-		if (i < n)
-			st->f[st->n++].pc = ips[i];
-		/* kernels >= 6.12 already add it for probes on a function's first byte */
-		if (i == 0 && s->ret_ip && (n < 2 || ips[1] != s->ret_ip) && st->n < MAX_FRAMES)
+	for (uint32_t i = 0; i < n; i++) {
+		st->f[st->n++].pc = s->stack[i];
+		if (i == 0 && s->ret_ip)
 			st->f[st->n++].pc = s->ret_ip;
 	}
 	for (int i = 0; i < st->n; i++) {
@@ -116,7 +108,9 @@ static void stack__load(const struct report *r, const struct gmw_side *s, struct
 
 		f->func = r->src.bin ? gobin__lookup(r->src.bin, pc, &f->file, &f->line, NULL) : NULL;
 		if (!f->func)
-			f->func = "?", f->file = "?", f->line = 0;
+			f->func = "?";
+		if (!f->file)
+			f->file = "?";
 	}
 }
 
@@ -195,20 +189,6 @@ static yyjson_mut_doc *json_start(const char *type, yyjson_mut_val **root)
 }
 
 /* --- conflicts -------------------------------------------------------- */
-
-static struct gmw_pair_key pair_key(const struct gmw_side *a, const struct gmw_side *b)
-{
-	struct gmw_pair_key k = {};
-
-	if (a->ret_ip > b->ret_ip || (a->ret_ip == b->ret_ip && a->stack_id > b->stack_id)) {
-		const struct gmw_side *t = a;
-
-		a = b, b = t;
-	}
-	k.ret_a = a->ret_ip, k.stack_a = a->stack_id;
-	k.ret_b = b->ret_ip, k.stack_b = b->stack_id;
-	return k;
-}
 
 /* Both sides' frames, order-independent: the same bug seen either way round. */
 static char *conflict_sig(const char *kind, const struct stack *a, const struct stack *b)
@@ -322,7 +302,7 @@ static void conflict__print(struct report *r, const struct gmw_conflict *c, cons
 static int conflict__report(struct report *r, const struct gmw_conflict *c)
 {
 	const char *kind = conflict_kind(c);
-	struct gmw_pair_key k = pair_key(&c->cur, &c->other);
+	struct gmw_pair_key k = gmw_pair_key__make(&c->cur, &c->other);
 	struct stack a, b;
 	struct distinct *d;
 	bool fresh;

@@ -17,7 +17,6 @@ struct report_src {
 	const struct gobin *bin;
 	const struct plan *plan;
 	uint64_t bias;			/* PIE load bias */
-	int (*stack)(void *ctx, int id, uint64_t *ips, int max);
 	uint64_t (*pair_count)(void *ctx, const struct gmw_pair_key *k);
 	void *ctx;
 };

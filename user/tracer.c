@@ -139,22 +139,6 @@ int tracer__drain(struct tracer *t)
 	return ring_buffer__consume(t->rb);
 }
 
-int tracer__stack(void *tp, int id, uint64_t *ips, int max)
-{
-	struct tracer *t = tp;
-	__u64 buf[GMW_STACK_MAX] = {};
-	__u32 key = id;
-	int n = 0;
-
-	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &key, buf))
-		return 0;
-	while (n < GMW_STACK_MAX && n < max && buf[n]) {
-		ips[n] = buf[n];
-		n++;
-	}
-	return n;
-}
-
 void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -27,8 +27,6 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 /* Wait up to timeout_ms for alerts; < 0 on error other than EINTR. */
 int tracer__poll(struct tracer *t, int timeout_ms);
 int tracer__drain(struct tracer *t);
-/* Frames of stack id into ips (up to max); the count, or 0. */
-int tracer__stack(void *t, int id, uint64_t *ips, int max);
 void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX]);
 uint64_t tracer__pair_count(void *t, const struct gmw_pair_key *k);
 /* Write entries still held whose exit never came within stale_ns. */
