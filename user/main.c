@@ -262,7 +262,7 @@ static void finish(struct session *s, double seconds)
 	if (s->tgt.exited) {
 		target__describe(&s->tgt, status, sizeof(status));
 		if (report__fatal_message(s->rep) && target__exit_code(&s->tgt) == 2)
-			snprintf(buf, sizeof(buf), "%s after a Go fatal error: %s", status,
+			snprintf(buf, sizeof(buf), "%s after %s", status,
 				 report__fatal_message(s->rep));
 		else
 			snprintf(buf, sizeof(buf), "%s", status);

@@ -34,7 +34,7 @@ struct report {
 	struct distinct *d;
 	int nd, cap;
 	int nfatal;
-	char fatal_msg[GMW_MSG_MAX + 1];
+	char fatal_msg[GMW_MSG_MAX + 32];	/* what the target died of */
 	char **seen_msgs;		/* panic/fatal signatures already printed */
 	int nseen;
 	uint64_t msg_repeats, lost;
@@ -395,8 +395,13 @@ static int message__report(struct report *r, const struct gmw_message *m)
 	stack__load(r, &m->who, &st);
 	if (m->type == GMW_EV_FATAL) {
 		if (!r->nfatal++)
-			snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%.*s", (int)m->len, m->msg);
-	} else if (message__seen(r, m, &st)) {
+			snprintf(r->fatal_msg, sizeof(r->fatal_msg), "a Go fatal error: %.*s",
+				 (int)m->len, m->msg);
+	} else if (m->type == GMW_EV_FATALPANIC && !r->nfatal) {
+		snprintf(r->fatal_msg, sizeof(r->fatal_msg), "an unrecovered panic: %.*s",
+			 (int)m->len, m->msg);
+	}
+	if (m->type != GMW_EV_FATAL && message__seen(r, m, &st)) {
 		r->msg_repeats++;
 		return 0;
 	}
@@ -518,7 +523,7 @@ int report__nfatal(const struct report *r)
 
 const char *report__fatal_message(const struct report *r)
 {
-	return r->nfatal ? r->fatal_msg : NULL;
+	return r->fatal_msg[0] ? r->fatal_msg : NULL;
 }
 
 void report__set_src(struct report *r, const struct report_src *src)

@@ -40,6 +40,7 @@ void report__summary(struct report *r, const struct report_end *end);
 /* Distinct conflicts and fatal errors reported so far. */
 int report__nconflicts(const struct report *r);
 int report__nfatal(const struct report *r);
+/* "a Go fatal error: ..." or "an unrecovered panic: ...", or NULL */
 const char *report__fatal_message(const struct report *r);
 void report__free(struct report *r);
 

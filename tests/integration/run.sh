@@ -63,12 +63,14 @@ while read -r tag version; do
 	run "$tag-fatal-event" t_fatal "$fx"
 	run "$tag-attach-pid" t_attach_pid "$fx"
 	run "$tag-pie-stripped" t_pie_stripped "$fx"
+	run "$tag-panics" t_panics "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
 echo "--- lifecycle and bad input ($tag)"
 run signal-detach t_signal_detach "$GMW_FIXTURES/$tag"
 run duration t_duration "$GMW_FIXTURES/$tag"
+run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
 run reads t_reads "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid

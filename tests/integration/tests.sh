@@ -236,3 +236,32 @@ t_bad_args() {
 	s=0; "$GMW" -p 1 -- true 2>"$T/err" || s=$?
 	[ "$s" -ne 0 ] && grep -q 'give either' "$T/err" || die "both targets: $(cat "$T/err")"
 }
+
+# gopanic: string and runtime-error values; fatalpanic for the unrecovered one.
+t_panics() {
+	local fx=$1
+	expect_status 2 "$GMW" --json -o "$T/ev" -- "$fx/panics" >"$T/out" 2>"$T/err"
+	valid_ndjson "$T/ev"
+	jq -e -s '[.[] | select(.type == "panic" and .message == "assignment to entry in nil map"
+		and any(.stack[]; .function == "main.assignNil"))] | length == 1' "$T/ev" >/dev/null ||
+		die "no nil-map panic event: $(events "$T/ev" panic)"
+	jq -e -s '[.[] | select(.type == "panic" and .message == "an error value")] | length == 1' \
+		"$T/ev" >/dev/null || die "no error-value panic event"
+	jq -e -s '[.[] | select(.type == "fatalpanic" and .message == "boom: nobody recovers this")]
+		| length == 1' "$T/ev" >/dev/null || die "no fatalpanic event: $(cat "$T/ev")"
+	[ -z "$(events "$T/ev" conflict)" ] || die "a panic is not a conflict"
+	grep -q 'after an unrecovered panic: boom: nobody recovers this' "$T/err" ||
+		die "stderr does not name the panic: $(cat "$T/err")"
+}
+
+# A command killed by a signal: gomapwatch says so and exits 128 + signal.
+t_cmd_signal() {
+	local fx=$1 g pid
+	"$GMW" -- "$fx/racy" -sleep 60s >"$T/out" 2>"$T/err" &
+	g=$!
+	wait_line "$T/out" '^worker 3 goid'
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	kill -KILL "$pid"
+	expect_status 137 wait "$g"
+	grep -q 'killed by signal 9' "$T/err" || die "stderr: $(cat "$T/err")"
+}
