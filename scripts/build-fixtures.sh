@@ -36,7 +36,7 @@ stale() {
 build() {
 	local go=$1 tag=$2 o=$3 prog=$4
 	shift 4
-	stale "$o" "$src/go.mod" "$src/$prog" || return 0
+	stale "$o" "$src/go.mod" "$src/$prog" "$src/internal" || return 0
 	echo "  GO       $tag/${o##*/}"
 	(cd "$src" && "$go" build "$@" -o "$o.tmp.$$" "./$prog")
 	mv -f "$o.tmp.$$" "$o"

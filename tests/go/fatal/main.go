@@ -9,39 +9,16 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
+
+	"gomapwatch/fixtures/internal/fx"
 )
 
 const workers = 4
 
 var shared = map[uint64]int{}
-
-var outMu sync.Mutex
-
-// say writes one whole line with a single write call (os.Stdout is
-// unbuffered), so lines from different goroutines never mix.
-func say(format string, args ...interface{}) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Fprintf(os.Stdout, format+"\n", args...)
-}
-
-// goid parses the calling goroutine's ID from the "goroutine N [" header
-// of its stack trace: the same ID the runtime keeps in g.goid.
-func goid() uint64 {
-	var buf [64]byte
-	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
-	id, err := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
-	if err != nil {
-		panic("cannot parse goroutine id: " + err.Error())
-	}
-	return id
-}
 
 //go:noinline
 func writer(id int) {
@@ -53,7 +30,7 @@ func writer(id int) {
 func startWorkers(ready *sync.WaitGroup, start chan struct{}) {
 	for i := 0; i < workers; i++ {
 		go func(id int) {
-			say("worker %d goid %d", id, goid())
+			fx.Say("worker %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
 			writer(id)
@@ -67,7 +44,7 @@ func main() {
 	if runtime.GOMAXPROCS(0) < 2 {
 		runtime.GOMAXPROCS(2)
 	}
-	say("pid %d", os.Getpid())
+	fx.Say("pid %d", os.Getpid())
 	var ready sync.WaitGroup
 	start := make(chan struct{})
 	ready.Add(workers)

@@ -14,11 +14,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"gomapwatch/fixtures/internal/fx"
 )
 
 type pair struct{ a, b int }
@@ -35,28 +35,6 @@ const nkeys = 1024
 var keys [nkeys]string
 
 var stop int32 // set once -seconds have passed
-
-var outMu sync.Mutex
-
-// say writes one whole line with a single write call (os.Stdout is
-// unbuffered), so lines from different goroutines never mix.
-func say(format string, args ...interface{}) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Fprintf(os.Stdout, format+"\n", args...)
-}
-
-// goid parses the calling goroutine's ID from the "goroutine N [" header
-// of its stack trace: the same ID the runtime keeps in g.goid.
-func goid() uint64 {
-	var buf [64]byte
-	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
-	id, err := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
-	if err != nil {
-		panic("cannot parse goroutine id: " + err.Error())
-	}
-	return id
-}
 
 // writer holds the lock around every map write and delete; it returns the
 // number of operations done.
@@ -97,7 +75,7 @@ func startWorkers(workers int, kind string, ready, done *sync.WaitGroup, start c
 	for i := 0; i < workers; i++ {
 		go func(id int) {
 			defer done.Done()
-			say("worker %d goid %d", id, goid())
+			fx.Say("worker %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
 			atomic.AddInt64(total, int64(writer(kind, id)))
@@ -125,7 +103,7 @@ func main() {
 		runtime.GOMAXPROCS(2)
 	}
 
-	say("pid %d", os.Getpid())
+	fx.Say("pid %d", os.Getpid())
 	var ready, done sync.WaitGroup
 	var total int64
 	start := make(chan struct{})
@@ -138,5 +116,5 @@ func main() {
 	time.Sleep(time.Duration(*seconds * float64(time.Second)))
 	atomic.StoreInt32(&stop, 1)
 	done.Wait()
-	say("ok writes=%d", total)
+	fx.Say("ok writes=%d", total)
 }

@@ -14,10 +14,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"gomapwatch/fixtures/internal/fx"
 )
 
 type pair struct{ a, b int }
@@ -33,28 +33,6 @@ var (
 const nkeys = 1024
 
 var keys [nkeys]string
-
-var outMu sync.Mutex
-
-// say writes one whole line with a single write call (os.Stdout is
-// unbuffered), so lines from different goroutines never mix.
-func say(format string, args ...interface{}) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Fprintf(os.Stdout, format+"\n", args...)
-}
-
-// goid parses the calling goroutine's ID from the "goroutine N [" header
-// of its stack trace: the same ID the runtime keeps in g.goid.
-func goid() uint64 {
-	var buf [64]byte
-	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
-	id, err := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
-	if err != nil {
-		panic("cannot parse goroutine id: " + err.Error())
-	}
-	return id
-}
 
 // writer is the racy code: the unlocked map write is in this function
 // itself, so it is the innermost user frame of every map write.
@@ -79,7 +57,7 @@ func startWorkers(workers, n int, kind string, ready, done *sync.WaitGroup, star
 	for i := 0; i < workers; i++ {
 		go func(id int) {
 			defer done.Done()
-			say("worker %d goid %d", id, goid())
+			fx.Say("worker %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
 			writer(kind, id, n)
@@ -108,7 +86,7 @@ func main() {
 		runtime.GOMAXPROCS(2)
 	}
 
-	say("pid %d", os.Getpid())
+	fx.Say("pid %d", os.Getpid())
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
 	ready.Add(*workers)
@@ -118,5 +96,5 @@ func main() {
 	time.Sleep(*sleep)
 	close(start)
 	done.Wait()
-	say("done")
+	fx.Say("done")
 }
