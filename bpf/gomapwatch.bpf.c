@@ -22,14 +22,14 @@ const volatile __u64 stale_ns = 1000000000ULL;
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);		/* map pointer */
+	__type(key, struct gmw_proc_key);	/* map pointer */
 	__type(value, struct gmw_writer);	/* the last goroutine to write it */
 } writers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);		/* goroutine ID */
+	__type(key, struct gmw_proc_key);	/* goroutine ID */
 	__type(value, __u64);		/* the map it is writing */
 } owners SEC(".maps");
 
@@ -65,12 +65,53 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-#define TRACK_LOOKUP(st, m)		bpf_map_lookup_elem(&writers, &(m))
-#define TRACK_INSERT(st, m, w, excl)	\
-	bpf_map_update_elem(&writers, &(m), w, (excl) ? BPF_NOEXIST : BPF_ANY)
-#define TRACK_OWNER_GET(st, g)		((__u64 *)bpf_map_lookup_elem(&owners, &(g)))
-#define TRACK_OWNER_SET(st, g, m)	bpf_map_update_elem(&owners, &(g), &(m), BPF_ANY)
-#define TRACK_OWNER_DEL(st, g)		bpf_map_delete_elem(&owners, &(g))
+static __always_inline struct gmw_proc_key proc_key(__u64 id)
+{
+	struct gmw_proc_key k = { .id = id, .pid = bpf_get_current_pid_tgid() >> 32 };
+
+	return k;
+}
+
+static __always_inline void *writers_lookup(__u64 map)
+{
+	struct gmw_proc_key k = proc_key(map);
+
+	return bpf_map_lookup_elem(&writers, &k);
+}
+
+static __always_inline long writers_insert(__u64 map, const struct gmw_writer *w, bool excl)
+{
+	struct gmw_proc_key k = proc_key(map);
+
+	return bpf_map_update_elem(&writers, &k, w, excl ? BPF_NOEXIST : BPF_ANY);
+}
+
+static __always_inline __u64 *owners_lookup(__u64 goid)
+{
+	struct gmw_proc_key k = proc_key(goid);
+
+	return bpf_map_lookup_elem(&owners, &k);
+}
+
+static __always_inline void owners_set(__u64 goid, __u64 map)
+{
+	struct gmw_proc_key k = proc_key(goid);
+
+	bpf_map_update_elem(&owners, &k, &map, BPF_ANY);
+}
+
+static __always_inline void owners_del(__u64 goid)
+{
+	struct gmw_proc_key k = proc_key(goid);
+
+	bpf_map_delete_elem(&owners, &k);
+}
+
+#define TRACK_LOOKUP(st, m)		writers_lookup(m)
+#define TRACK_INSERT(st, m, w, excl)	writers_insert(m, w, excl)
+#define TRACK_OWNER_GET(st, g)		owners_lookup(g)
+#define TRACK_OWNER_SET(st, g, m)	owners_set(g, m)
+#define TRACK_OWNER_DEL(st, g)		owners_del(g)
 #include "track.h"
 
 static __always_inline void count(__u32 c)

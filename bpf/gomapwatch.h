@@ -97,6 +97,17 @@ struct gmw_message {
 };
 _Static_assert(sizeof(struct gmw_message) == 384, "gmw_message layout");
 
+/*
+ * Key of the per-map and per-goroutine tables: map pointers and goroutine
+ * IDs are per process, and with -b every process of a binary shares them.
+ */
+struct gmw_proc_key {
+	__u64 id;		/* map pointer, or goroutine ID */
+	__u32 pid;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct gmw_proc_key) == 16, "gmw_proc_key layout");
+
 /* Key of the table that reports each pair of stacks once. */
 struct gmw_pair_key {
 	__u64 ret_a, ret_b;

@@ -17,6 +17,7 @@
 
 static struct env {
 	const char *pid;
+	const char *binary;
 	double duration;
 	bool json, reads, force_ret, verbose;
 	const char *output;
@@ -38,6 +39,7 @@ static const char doc[] =
 	"  gomapwatch -p 4242                  # attach to a running service\n"
 	"  gomapwatch -p 4242 -d 60 --json -o events.ndjson\n"
 	"  gomapwatch -- ./server --port 8080  # run a command under watch\n"
+	"  gomapwatch -b /usr/bin/server       # every process of a binary, now and later\n"
 	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
 	"\n"
 	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
@@ -47,6 +49,8 @@ enum { OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to this running Go process (all its threads)" },
+	{ "binary", 'b', "PATH", 0,
+	  "Trace every process running this binary, including ones started later" },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds" },
 	{ "json", 'j', NULL, 0, "One JSON object per line for every event" },
 	{ "output", 'o', "FILE", 0, "Write events to FILE instead of stdout" },
@@ -75,6 +79,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p':
 		env.pid = arg;
+		break;
+	case 'b':
+		env.binary = arg;
 		break;
 	case 'd':
 		if (parse_number(arg, &env.duration))
@@ -106,8 +113,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		argp_error(state, "unexpected argument: %s (put the command after --)", arg);
 		break;
 	case ARGP_KEY_END:
-		if (!env.pid == !env.cmd)
-			argp_error(state, "give either -p PID or -- CMD [ARGS...]");
+		if (!!env.pid + !!env.cmd + !!env.binary != 1)
+			argp_error(state, "give one of -p PID, -b PATH or -- CMD [ARGS...]");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -151,8 +158,15 @@ static void print_plan(const struct gobin *b, const struct go_offsets *o, const 
 	}
 }
 
+#define BIAS_CACHE 64
+
 struct session {
 	struct target tgt;
+	struct {
+		uint32_t pid;
+		uint64_t bias;
+	} bias[BIAS_CACHE];		/* PIE load bias per process */
+	int nbias;
 	struct gobin bin;
 	struct go_offsets off;
 	struct plan plan;
@@ -189,6 +203,25 @@ static int on_event(void *ctx, void *data, size_t size)
 	return report__event(s->rep, data, size);
 }
 
+/* PIE: stack addresses carry each process's load bias, learnt once per process. */
+static uint64_t session_bias(void *ctx, uint32_t pid)
+{
+	struct session *s = ctx;
+	uint64_t bias;
+
+	for (int i = 0; i < s->nbias; i++)
+		if (s->bias[i].pid == pid)
+			return s->bias[i].bias;
+	bias = target__load_bias(pid, &s->bin, s->plan.fns[0].start);
+	if (bias) {
+		int slot = s->nbias < BIAS_CACHE ? s->nbias++ : (int)(pid % BIAS_CACHE);
+
+		s->bias[slot].pid = pid;
+		s->bias[slot].bias = bias;
+	}
+	return bias;
+}
+
 static int start(struct session *s, char *err, size_t len)
 {
 	struct tracer_cfg cfg = {
@@ -199,8 +232,8 @@ static int start(struct session *s, char *err, size_t len)
 		.stale_ns = env.stale_ms * 1000000ULL,
 	};
 	struct report_src src = {
-		.bin = &s->bin, .plan = &s->plan,
-		.pair_count = tracer__pair_count,
+		.bin = &s->bin, .plan = &s->plan, .pair_count = tracer__pair_count,
+		.bias = s->bin.pie ? session_bias : NULL, .bias_ctx = s,
 	};
 
 	if (tracer__open(&s->tr, &cfg, on_event, s, err, len))
@@ -212,22 +245,16 @@ static int start(struct session *s, char *err, size_t len)
 	return tracer__attach(s->tr, &s->plan, err, len);
 }
 
-/* PIE: addresses in stacks carry the load bias; learn it once the binary is mapped. */
+/* Learn the bias while the process lives: it may die of what it reports. */
 static void learn_bias(struct session *s)
 {
-	struct report_src src = {
-		.bin = &s->bin, .plan = &s->plan,
-		.pair_count = tracer__pair_count, .ctx = s->tr,
-	};
-
-	if (!s->bin.pie)
+	if (!s->bin.pie || s->tgt.pid <= 0)
 		return;
-	for (int i = 0; i < 200 && !src.bias && !target__gone(&s->tgt); i++) {
-		src.bias = target__load_bias(&s->tgt, &s->bin, s->plan.fns[0].start);
-		if (!src.bias)
-			usleep(5000);
+	for (int i = 0; i < 200 && !target__gone(&s->tgt); i++) {
+		if (session_bias(s, s->tgt.pid))
+			return;
+		usleep(5000);
 	}
-	report__set_src(s->rep, &src);
 }
 
 static void watch(struct session *s)
@@ -322,12 +349,6 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static int open_target(struct session *s, char *err, size_t len)
-{
-	if (env.pid)
-		return target__from_pid(&s->tgt, env.pid, err, len);
-	return target__spawn(&s->tgt, env.cmd, err, len);
-}
 
 int main(int argc, char **argv)
 {
@@ -352,19 +373,22 @@ int main(int argc, char **argv)
 	/* A command is checked before it is started, a process before it is touched. */
 	if (env.cmd && target__resolve(env.cmd[0], s.tgt.path, sizeof(s.tgt.path), err, sizeof(err)))
 		goto out;
-	if (!env.cmd && target__from_pid(&s.tgt, env.pid, err, sizeof(err)))
+	if (env.pid && target__from_pid(&s.tgt, env.pid, err, sizeof(err)))
+		goto out;
+	if (env.binary && target__from_binary(&s.tgt, env.binary, err, sizeof(err)))
 		goto out;
 	if (prepare(&s, err, sizeof(err)))
 		goto out;
-	if (env.cmd && open_target(&s, err, sizeof(err)))
+	if (env.cmd && target__spawn(&s.tgt, env.cmd, err, sizeof(err)))
 		goto out;
 	if (start(&s, err, sizeof(err)))
 		goto out;
 	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
 		goto out;
 	learn_bias(&s);
-	fprintf(stderr, "gomapwatch: watching pid %d (%s, %s, %s maps): %d functions, %d probes%s\n",
-		s.tgt.pid, s.bin.path, s.bin.has_version ? s.bin.ver.raw : "Go ?",
+	fprintf(stderr, "gomapwatch: watching %s%.0d (%s, %s, %s maps): %d functions, %d probes%s\n",
+		s.tgt.pid > 0 ? "pid " : "every process of the binary", s.tgt.pid > 0 ? s.tgt.pid : 0,
+		s.bin.path, s.bin.has_version ? s.bin.ver.raw : "Go ?",
 		s.off.swiss ? "swiss" : "hmap", s.plan.nfns, plan__npoints(&s.plan),
 		env.duration ? "" : "; Ctrl-C to stop");
 	t0 = now_s();

@@ -94,6 +94,7 @@ static const char *conflict_kind(const struct gmw_conflict *c)
 static void stack__load(const struct report *r, const struct gmw_side *s, struct stack *st)
 {
 	uint32_t n = s->nframes < GMW_STACK_MAX ? s->nframes : GMW_STACK_MAX;
+	uint64_t bias = r->src.bias && n ? r->src.bias(r->src.bias_ctx, s->pid) : 0;
 
 	st->n = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -104,7 +105,7 @@ static void stack__load(const struct report *r, const struct gmw_side *s, struct
 	for (int i = 0; i < st->n; i++) {
 		struct frame *f = &st->f[i];
 		/* a return address's line is the call's: look up pc - 1 */
-		uint64_t pc = f->pc - r->src.bias - (i > 0);
+		uint64_t pc = f->pc - bias - (i > 0);
 
 		f->func = r->src.bin ? gobin__lookup(r->src.bin, pc, &f->file, &f->line, NULL) : NULL;
 		if (!f->func)
@@ -139,8 +140,8 @@ static void text_side(const struct report *r, const char *what, const struct gmw
 			"      record lost); the map's write flag was set, so it was in progress\n", what);
 		return;
 	}
-	fprintf(r->out, "  %s: goroutine %" PRIu64 " [tid %u] in %s (%s, write flag at entry %#x)\n",
-		what, (uint64_t)s->goid, s->tid, fn_name(r, s->fn), op_name(s->op), s->flag);
+	fprintf(r->out, "  %s: goroutine %" PRIu64 " [pid %u tid %u] in %s (%s, write flag at entry %#x)\n",
+		what, (uint64_t)s->goid, s->pid, s->tid, fn_name(r, s->fn), op_name(s->op), s->flag);
 	text_frames(r, st, 1);
 }
 
@@ -371,8 +372,8 @@ static void message__print(struct report *r, const struct gmw_message *m, const 
 		for (uint32_t i = 0; i < m->len; i++)
 			fputc(m->msg[i] >= 0x20 && m->msg[i] < 0x7f ? m->msg[i] : '?', r->out);
 		fprintf(r->out, "%s ===\n", m->full_len > m->len ? "..." : "");
-		fprintf(r->out, "  goroutine %" PRIu64 " [tid %u] in %s\n", (uint64_t)m->who.goid,
-			m->who.tid, fn_name(r, m->who.fn));
+		fprintf(r->out, "  goroutine %" PRIu64 " [pid %u tid %u] in %s\n", (uint64_t)m->who.goid,
+			m->who.pid, m->who.tid, fn_name(r, m->who.fn));
 		text_frames(r, st, 1);
 		fflush(r->out);
 		return;

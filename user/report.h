@@ -16,7 +16,9 @@
 struct report_src {
 	const struct gobin *bin;
 	const struct plan *plan;
-	uint64_t bias;			/* PIE load bias */
+	/* PIE load bias of a process (0 for fixed-address binaries) */
+	uint64_t (*bias)(void *ctx, uint32_t pid);
+	void *bias_ctx;
 	uint64_t (*pair_count)(void *ctx, const struct gmw_pair_key *k);
 	void *ctx;
 };

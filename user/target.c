@@ -65,6 +65,18 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 	return 0;
 }
 
+int target__from_binary(struct target *t, const char *path, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->go_fd = t->err_fd = -1;
+	t->pid = -1;
+	if (!realpath(path, t->path)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void child_run(int go_rd, int err_wr, char **argv, const char *path)
 {
 	char c;
@@ -140,6 +152,8 @@ bool target__gone(struct target *t)
 {
 	if (t->exited)
 		return true;
+	if (t->pid <= 0)
+		return false;	/* -b: every process of a binary, now and later */
 	if (t->child) {
 		if (waitpid(t->pid, &t->status, WNOHANG) == t->pid)
 			t->exited = true;
@@ -149,7 +163,7 @@ bool target__gone(struct target *t)
 	return t->exited;
 }
 
-uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64_t vaddr)
+uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)
 {
 	unsigned long start, end, off, ino;
 	char maps[64], line[4608];
@@ -159,7 +173,7 @@ uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64
 
 	if (!b->pie || stat(b->path, &st) || gobin__file_offset(b, vaddr, &foff))
 		return 0;
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", t->pid);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
 	f = fopen(maps, "r");
 	if (!f)
 		return 0;
@@ -178,7 +192,9 @@ uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64
 
 void target__describe(const struct target *t, char *buf, size_t len)
 {
-	if (!t->exited)
+	if (t->pid <= 0)
+		snprintf(buf, len, "every process running %s", t->path);
+	else if (!t->exited)
 		snprintf(buf, len, "still running (pid %d)", t->pid);
 	else if (!t->child)
 		snprintf(buf, len, "process %d exited", t->pid);

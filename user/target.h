@@ -10,7 +10,7 @@
 #include "gobin.h"
 
 struct target {
-	pid_t pid;
+	pid_t pid;		/* -1: every process running path (-b) */
 	bool child;		/* started by us: we report its exit status */
 	int go_fd;		/* write end: closing it lets the child exec */
 	int err_fd;		/* read end: errno from a failed exec */
@@ -22,14 +22,16 @@ struct target {
 /* Resolve a command like execvp would. 0 or -1 with a reason. */
 int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t errlen);
 int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen);
+/* -b: every process running the binary at path, now and later (pid -1). */
+int target__from_binary(struct target *t, const char *path, char *err, size_t errlen);
 /* Fork a child that waits for target__release before exec'ing argv. */
 int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 /* Let the child exec; 0, or -1 if exec failed (reason in err). */
 int target__release(struct target *t, char *err, size_t errlen);
 /* Non-blocking: true once the process is gone. */
 bool target__gone(struct target *t);
-/* Load bias of a PIE binary from /proc/PID/maps, using the code at vaddr (0 if not mapped yet). */
-uint64_t target__load_bias(const struct target *t, const struct gobin *b, uint64_t vaddr);
+/* Load bias of a PIE binary in process pid, from where the code at vaddr is mapped (0 if not yet). */
+uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr);
 /* "exited with status 2", "killed by signal 9 (Killed)" */
 void target__describe(const struct target *t, char *buf, size_t len);
 /* gomapwatch's own exit code for a child's status: its code, or 128 + signal */

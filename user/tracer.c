@@ -169,7 +169,7 @@ uint64_t tracer__pair_count(void *tp, const struct gmw_pair_key *k)
 int tracer__unfinished(struct tracer *t, uint64_t stale_ns)
 {
 	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
-	__u64 key, next, *prev = NULL;
+	struct gmw_proc_key key, next, *prev = NULL;
 	struct gmw_writer w;
 	struct timespec ts;
 	uint64_t now;

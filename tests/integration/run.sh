@@ -71,6 +71,7 @@ echo "--- lifecycle and bad input ($tag)"
 run signal-detach t_signal_detach "$GMW_FIXTURES/$tag"
 run duration t_duration "$GMW_FIXTURES/$tag"
 run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
+run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
 run reads t_reads "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid

@@ -47,9 +47,9 @@ t_racy_text() {
 	for i in 1 2 3 4 5; do
 		"$GMW" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || true
 		grep -q '^=== CONFLICT write/write on map 0x' "$T/out" || continue
-		grep -qE "^  entering: goroutine [0-9]+ \[tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+		grep -qE "^  entering: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
 			die "no entering side"
-		grep -qE "^  already inside: goroutine [0-9]+ \[tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+		grep -qE "^  already inside: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
 			die "no already-inside side"
 		grep -qE "^      main.writer /.*tests/go/racy/main.go:$(racy_line)\$" "$T/out" ||
 			die "the user's map-writing line is not symbolized"
@@ -232,9 +232,9 @@ t_bad_args() {
 	s=0; "$GMW" -d -1 -p 1 2>"$T/err" || s=$?
 	[ "$s" -ne 0 ] && grep -q 'invalid duration' "$T/err" || die "-d -1: $(cat "$T/err")"
 	s=0; "$GMW" 2>"$T/err" || s=$?
-	[ "$s" -ne 0 ] && grep -q 'give either -p PID or -- CMD' "$T/err" || die "no target: $(cat "$T/err")"
+	[ "$s" -ne 0 ] && grep -q 'give one of -p PID, -b PATH or -- CMD' "$T/err" || die "no target: $(cat "$T/err")"
 	s=0; "$GMW" -p 1 -- true 2>"$T/err" || s=$?
-	[ "$s" -ne 0 ] && grep -q 'give either' "$T/err" || die "both targets: $(cat "$T/err")"
+	[ "$s" -ne 0 ] && grep -q 'give one of' "$T/err" || die "both targets: $(cat "$T/err")"
 }
 
 # gopanic: string and runtime-error values; fatalpanic for the unrecovered one.
@@ -264,4 +264,38 @@ t_cmd_signal() {
 	kill -KILL "$pid"
 	expect_status 137 wait "$g"
 	grep -q 'killed by signal 9' "$T/err" || die "stderr: $(cat "$T/err")"
+}
+
+# -b: every process running the binary, started before or after attach;
+# each conflict names goroutines its own process printed.
+t_binary() {
+	local fx=$1 g i p before=0 after=0
+	# a different key type: its stack pair is not a repeat of the others'
+	"$fx/racy" -kind faststr -sleep 4s >"$T/out.0" 2>/dev/null &
+	wait_line "$T/out.0" '^worker 3 goid'
+	"$GMW" -b "$fx/racy" --json -o "$T/ev" -d 12 2>"$T/err" &
+	g=$!
+	sleep 1
+	for i in 1 2 3; do
+		"$fx/racy" -sleep 1s >"$T/out.$i" 2>/dev/null &
+		sleep 0.5
+	done
+	expect_status 0 wait "$g"
+	valid_ndjson "$T/ev"
+	for i in 0 1 2 3; do
+		p=$(awk '$1 == "pid" { print $2 }' "$T/out.$i")
+		goids "$T/out.$i" >"$T/ids.$i"
+		jq -r --argjson p "$p" 'select(.type == "conflict") | .sides[]
+			| select(.pid == $p and .function != "unseen") | .goroutine' "$T/ev" |
+			sort -un >"$T/seen.$i"
+		[ -z "$(comm -23 "$T/seen.$i" "$T/ids.$i")" ] ||
+			die "pid $p: conflicts name goroutines it never printed"
+		[ -s "$T/seen.$i" ] || continue
+		echo "pid $p: conflicts seen"
+		if [ "$i" -eq 0 ]; then before=1; else after=1; fi
+	done
+	# the later processes share one stack pair: its repeats are counted once
+	[ "$before" -eq 1 ] || die "no conflict from the process running before attach"
+	[ "$after" -eq 1 ] || die "no conflict from the processes started after attach"
+	jq -e -s '[.[] | select(.type == "summary") | .conflicts] | .[0] >= 1' "$T/ev" >/dev/null
 }
