@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "gobin.h"
+#include "inspect.h"
 #include "offsets.h"
 #include "plan.h"
 #include "report.h"
@@ -41,6 +42,7 @@ static const char doc[] =
 	"  gomapwatch -- ./server --port 8080  # run a command under watch\n"
 	"  gomapwatch -b /usr/bin/server       # every process of a binary, now and later\n"
 	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
+	"  gomapwatch inspect ./server         # what would be probed, and why; attaches nothing\n"
 	"\n"
 	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
@@ -352,12 +354,16 @@ static void install_signals(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "-p PID | -- CMD [ARGS...]", doc };
+	static const struct argp argp = { options, parse_arg,
+					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | inspect -p PID",
+					  doc };
 	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 } };
 	char err[512] = "";
 	double t0;
 	int ret = 1;
 
+	if (argc > 1 && !strcmp(argv[1], "inspect"))
+		return inspect__main(argc - 1, argv + 1);
 	argc = split_command(argc, argv);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;

@@ -64,6 +64,7 @@ while read -r tag version; do
 	run "$tag-attach-pid" t_attach_pid "$fx"
 	run "$tag-pie-stripped" t_pie_stripped "$fx"
 	run "$tag-panics" t_panics "$fx"
+	run "$tag-inspect" t_inspect "$fx" "$version"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
@@ -72,6 +73,7 @@ run signal-detach t_signal_detach "$GMW_FIXTURES/$tag"
 run duration t_duration "$GMW_FIXTURES/$tag"
 run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
 run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
+run unknown-version t_unknown_version "$GMW_FIXTURES/$tag"
 run reads t_reads "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid

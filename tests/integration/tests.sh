@@ -299,3 +299,48 @@ t_binary() {
 	[ "$after" -eq 1 ] || die "no conflict from the processes started after attach"
 	jq -e -s '[.[] | select(.type == "summary") | .conflicts] | .[0] >= 1' "$T/ev" >/dev/null
 }
+
+# inspect: version, layout, where offsets came from, every probe point.
+t_inspect() {
+	local fx=$1 version=$2 layout pid
+	layout=hmap
+	case $version in go1.2[4-9]* | go1.[3-9]*) layout=swiss ;; esac
+	"$GMW" inspect --json "$fx/racy" >"$T/plain.json"
+	jq -e --arg v "$version" --arg l "$layout" '.go_version == $v and .map_layout == $l
+		and .offsets["runtime.g.goid"].source == "dwarf"
+		and ([.functions[] | select(.name == "runtime.mapassign_fast64")][0]
+			| .exit == "flag-check" and all(.points[]; .emulated))' \
+		"$T/plain.json" >/dev/null || die "inspect racy: $(cat "$T/plain.json")"
+	"$GMW" inspect --json "$fx/racy.stripped" >"$T/stripped.json"
+	jq -e '.symtab == false and .offsets["runtime.g.goid"].source == "table"' \
+		"$T/stripped.json" >/dev/null || die "inspect racy.stripped: $(cat "$T/stripped.json")"
+	# the same offsets either way
+	[ "$(jq -c '[.offsets[].offset]' "$T/plain.json")" = "$(jq -c '[.offsets[].offset]' "$T/stripped.json")" ] ||
+		die "stripped offsets differ from DWARF's"
+	"$GMW" inspect "$fx/racy" | grep -qE '^    write-entry +0x[0-9a-f]+ .* emulated$' || die "text inspect"
+	# -p reads the running process's binary, attaching nothing
+	"$fx/racy" -sleep 60s >"$T/out" 2>/dev/null &
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	"$GMW" inspect -p "$pid" --json | jq -e --arg v "$version" '.go_version == $v' >/dev/null
+	kill "$pid"
+	# it only reads the file: no root, no BPF needed
+	chmod 755 "$work" "$T"
+	cp "$GMW" "$fx/racy" "$T/"
+	chmod 755 "$T/gomapwatch" "$T/racy"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" inspect "$T/racy" >/dev/null ||
+		die "inspect needs privileges it should not"
+}
+
+# A release newer than the offsets table, without DWARF: refused by name.
+t_unknown_version() {
+	local fx=$1
+	cp "$fx/racy.stripped" "$T/future"
+	perl -pi -e 's/go1\.26\.(\d)/go1.99.$1/g; s/go1\.2[0-9]\.(\d)/go1.99.$1/g' "$T/future"
+	"$GMW" inspect "$T/future" >"$T/out" 2>"$T/err" && die "inspect accepted an unknown version"
+	grep -q 'go1.99' "$T/err" || die "inspect: $(cat "$T/err")"
+	grep -q '^go       go1.99' "$T/out" || die "inspect does not show the version"
+	expect_error 'go1\.99.*refusing' "$GMW" -- "$T/future"
+	"$GMW" inspect /etc/passwd >/dev/null 2>"$T/err" && die "inspect accepted /etc/passwd"
+	grep -q 'not an ELF file' "$T/err"
+}
