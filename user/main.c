@@ -329,6 +329,20 @@ static void cleanup(struct session *s)
 	}
 }
 
+static void print_banner(const struct session *s)
+{
+	char who[64];
+
+	if (s->tgt.pid > 0)
+		snprintf(who, sizeof(who), "pid %d", s->tgt.pid);
+	else
+		snprintf(who, sizeof(who), "every process of the binary");
+	fprintf(stderr, "gomapwatch: watching %s (%s, %s, %s maps): %d functions, %d probes%s\n",
+		who, s->bin.path, s->bin.has_version ? s->bin.ver.raw : "Go ?",
+		s->off.swiss ? "swiss" : "hmap", s->plan.nfns, plan__npoints(&s->plan),
+		env.duration ? "" : "; Ctrl-C to stop");
+}
+
 static int split_command(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
@@ -392,11 +406,7 @@ int main(int argc, char **argv)
 	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
 		goto out;
 	learn_bias(&s);
-	fprintf(stderr, "gomapwatch: watching %s%.0d (%s, %s, %s maps): %d functions, %d probes%s\n",
-		s.tgt.pid > 0 ? "pid " : "every process of the binary", s.tgt.pid > 0 ? s.tgt.pid : 0,
-		s.bin.path, s.bin.has_version ? s.bin.ver.raw : "Go ?",
-		s.off.swiss ? "swiss" : "hmap", s.plan.nfns, plan__npoints(&s.plan),
-		env.duration ? "" : "; Ctrl-C to stop");
+	print_banner(&s);
 	t0 = now_s();
 	watch(&s);
 	finish(&s, now_s() - t0);

@@ -462,7 +462,8 @@ static void summary__text(const struct report *r, const struct report_end *e)
 	fprintf(r->out, "conflicts: %" PRIu64 " (%d distinct)\n", c[GMW_C_CONFLICT], r->nd);
 	for (int i = 0; i < r->nd; i++)
 		fprintf(r->out, "  %" PRIu64 "x  %s\n", distinct__count(r, &r->d[i]), r->d[i].title);
-	fprintf(r->out, "fatal errors: %d\n", r->nfatal);
+	fprintf(r->out, "fatal errors: %d; repeated panics (counted, not printed): %" PRIu64 "\n",
+		r->nfatal, r->msg_repeats);
 	fprintf(r->out, "entries whose exit never came: %" PRIu64 " aged out, %" PRIu64
 		" cleared by a panic, %d still open\n",
 		c[GMW_C_AGED], c[GMW_C_PANIC_CLEAR], e->unfinished);
@@ -494,6 +495,7 @@ static void summary__json(const struct report *r, const struct report_end *e)
 		yyjson_mut_obj_add_uint(doc, o, "count", distinct__count(r, &r->d[i]));
 	}
 	yyjson_mut_obj_add_int(doc, root, "fatal_errors", r->nfatal);
+	yyjson_mut_obj_add_uint(doc, root, "repeated_panics", r->msg_repeats);
 	yyjson_mut_obj_add_uint(doc, root, "aged_out", c[GMW_C_AGED]);
 	yyjson_mut_obj_add_uint(doc, root, "cleared_by_panic", c[GMW_C_PANIC_CLEAR]);
 	yyjson_mut_obj_add_int(doc, root, "unfinished", e->unfinished);
