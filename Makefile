@@ -31,7 +31,7 @@ APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
-.PHONY: all deps fixtures unit integration test demo bench clean install
+.PHONY: all deps fixtures unit integration test demo bench clean install offsets-table vmlinux
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS)
@@ -87,6 +87,13 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures
 	$(Q)bench/run.sh $(abspath $(O))
+
+# Regenerate user/offsets_table.h from real toolchains' DWARF (fetches them).
+offsets-table:
+	$(Q)scripts/gen-offsets.sh
+
+vmlinux:
+	$(Q)scripts/gen-vmlinux.sh
 
 install: all
 	install -D -m 0755 $(O)/gomapwatch $(DESTDIR)/usr/local/sbin/gomapwatch
