@@ -65,6 +65,7 @@ while read -r tag version; do
 	run "$tag-pie-stripped" t_pie_stripped "$fx"
 	run "$tag-panics" t_panics "$fx"
 	run "$tag-inspect" t_inspect "$fx" "$version"
+	run "$tag-read-write" t_read_write "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)

@@ -344,3 +344,23 @@ t_unknown_version() {
 	"$GMW" inspect /etc/passwd >/dev/null 2>"$T/err" && die "inspect accepted /etc/passwd"
 	grep -q 'not an ELF file' "$T/err"
 }
+
+# --reads: a reader entering while a writer is inside is a read/write conflict.
+t_read_write() {
+	local fx=$1 i
+	for i in 1 2 3 4 5 6 7 8; do
+		"$GMW" --reads --json -o "$T/ev" -d 30 -- "$fx/racyread" >"$T/out" 2>/dev/null || true
+		valid_ndjson "$T/ev"
+		awk '$1 == "reader" { print $4 }' "$T/out" | sort >"$T/readers"
+		awk '$1 == "writer" { print $3 }' "$T/out" >"$T/writer"
+		jq -e -s --arg w "$(cat "$T/writer")" '[.[] | select(.type == "conflict" and .kind == "read/write")
+			| select(.sides[0].op == "read" and .sides[0].stack[0].function == "main.reader"
+				and .sides[1].op == "write" and (.sides[1].goroutine | tostring) == $w
+				and .sides[1].stack[0].function == "main.writer")
+			| .sides[0].goroutine] | length > 0' "$T/ev" >/dev/null || continue
+		jq -r 'select(.type == "conflict") | .sides[0].goroutine' "$T/ev" | sort -u >"$T/seen"
+		[ -z "$(comm -23 "$T/seen" "$T/readers")" ] || die "a reader the fixture never printed"
+		return 0
+	done
+	die "no read/write conflict in 8 runs"
+}
