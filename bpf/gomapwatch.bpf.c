@@ -12,6 +12,7 @@
 
 /* Filled by the loader from the target's DWARF or the offsets table. */
 const volatile __u32 goid_off = 152;
+const volatile __s32 gopc_off = -1;	/* g.gopc, -1 when unknown */
 const volatile __u32 flag_off = 8;	/* hmap.flags, or maps.Map.writing */
 const volatile __u8 flag_mask = 4;	/* hashWriting; swiss: any bit */
 const volatile __u32 iter_map_off = 24;	/* hiter.h, or maps.Iter.m */
@@ -176,6 +177,8 @@ static __always_inline void side__fill(struct pt_regs *ctx, struct gmw_side *s,
 	s->fn = GMW_COOKIE_FN(cookie);
 	s->op = GMW_COOKIE_OP(cookie);
 	s->flag = map ? map_flag(map) : 0;
+	if (gopc_off >= 0)
+		bpf_probe_read_user(&s->gopc, sizeof(s->gopc), (void *)(GO_G(ctx) + gopc_off));
 	side__stack(ctx, s);
 }
 

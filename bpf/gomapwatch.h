@@ -65,10 +65,11 @@ struct gmw_side {
 	__u32 nframes;		/* valid entries in stack */
 	__u32 stack_hash;	/* of ret_ip and stack: the same code path, the same hash */
 	__u32 pad;
+	__u64 gopc;		/* the go statement that created the goroutine (g.gopc) */
 	/* [0] the probed instruction, then the frame-pointer walk from the caller's caller */
 	__u64 stack[GMW_STACK_MAX];
 };
-_Static_assert(sizeof(struct gmw_side) == 240, "gmw_side layout");
+_Static_assert(sizeof(struct gmw_side) == 248, "gmw_side layout");
 
 /* The last goroutine to write a map; exited once its exit probe fired. */
 struct gmw_writer {
@@ -83,7 +84,7 @@ struct gmw_conflict {
 	struct gmw_side cur;	/* the goroutine that just entered */
 	struct gmw_side other;	/* the goroutine already inside a write */
 };
-_Static_assert(sizeof(struct gmw_conflict) == 496, "gmw_conflict layout");
+_Static_assert(sizeof(struct gmw_conflict) == 512, "gmw_conflict layout");
 
 /* Fatal error or panic: message text, bounded by its length. */
 struct gmw_message {
@@ -95,7 +96,7 @@ struct gmw_message {
 	struct gmw_side who;
 	char msg[GMW_MSG_MAX];
 };
-_Static_assert(sizeof(struct gmw_message) == 384, "gmw_message layout");
+_Static_assert(sizeof(struct gmw_message) == 392, "gmw_message layout");
 
 /*
  * Key of the per-map and per-goroutine tables: map pointers and goroutine

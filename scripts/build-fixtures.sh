@@ -5,8 +5,15 @@
 #   OUTDIR/<tag>/racy.pie        -buildmode=pie: needs the load bias
 #   OUTDIR/nomaps                C, see tests/go/nomaps/nomaps.c
 #   OUTDIR/toolchains.txt        <tag> <version the toolchain reports>
+# and the release matrix (tests/integration/matrix.sh), every release from
+# go1.17 on (scripts/go-toolchains.sh --matrix):
+#   OUTDIR/<tag>/{racy,locked}[.<mode>]  mode: stripped, pie, trimpath, and
+#                                cgo (from racycgo, lockedcgo: linked by
+#                                the external linker)
+#   OUTDIR/matrix.txt            <tag> <version> <hmap|swiss> <modes...>
 # `make test` runs this every time, so outputs newer than their sources are
-# kept. No -trimpath: the tests check the source paths in the binaries.
+# kept. No -trimpath but in the .trimpath builds: the tests check the source
+# paths in the binaries.
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -27,7 +34,8 @@ toolchains=$("$root/scripts/go-toolchains.sh")
 stale() {
 	local o=$1
 	shift
-	[ ! -e "$o" ] || [ -n "$(find "$@" "$0" -newer "$o" -print -quit)" ]
+	# -L: the cgo fixtures' main.go are links to racy's and locked's
+	[ ! -e "$o" ] || [ -n "$(find -L "$@" "$0" -newer "$o" -print -quit)" ]
 }
 
 # build GO TAG OUTPUT PROG [FLAGS...]: write through a temporary file of our
@@ -55,12 +63,71 @@ while read -r tag go; do
 	for dir in "$src"/*/; do
 		prog=$(basename "$dir")
 		compgen -G "$dir*.go" >/dev/null || continue
+		[[ $prog != *cgo ]] || continue # the matrix's, built below
 		build "$go" "$tag" "$out/$tag/$prog" "$prog"
 	done
 	build "$go" "$tag" "$out/$tag/racy.stripped" racy -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/racy.pie" racy -buildmode=pie
 done <<<"$toolchains"
 mv -f "$out/toolchains.txt.tmp.$$" "$out/toolchains.txt"
+
+MODES="default stripped pie cgo trimpath"
+
+# matrix_row TAG VERSION GO GOEXPERIMENT|-: racy and locked in every mode
+matrix_row() {
+	local tag=$1 version=$2 go=$3 stamp=$2 p
+	export GOEXPERIMENT=${4#-}
+	[ -z "$GOEXPERIMENT" ] || stamp="$version $GOEXPERIMENT"
+	# go1.17 rejects -buildvcs (and has no VCS stamping to turn off)
+	case $version in go1.17*) export GOFLAGS=-mod=mod ;; esac
+	mkdir -p "$out/$tag"
+	if [ "$(cat "$out/$tag/.version" 2>/dev/null)" != "$stamp" ]; then
+		find "$out/$tag" -mindepth 1 -delete
+		echo "$stamp" >"$out/$tag/.version"
+	fi
+	for p in racy locked; do
+		build "$go" "$tag" "$out/$tag/$p" "$p"
+		build "$go" "$tag" "$out/$tag/$p.stripped" "$p" -ldflags="-s -w"
+		build "$go" "$tag" "$out/$tag/$p.pie" "$p" -buildmode=pie
+		build "$go" "$tag" "$out/$tag/$p.trimpath" "$p" -trimpath
+		CGO_ENABLED=1 CC=${CC:-cc} build "$go" "$tag" "$out/$tag/$p.cgo" "${p}cgo" \
+			-ldflags=-linkmode=external
+	done
+}
+
+# Without network and nothing cached a developer still gets the core set;
+# CI must have the matrix.
+if ! rows=$("$root/scripts/go-toolchains.sh" --matrix); then
+	[ "${CI:-}" != true ] || exit 1
+	echo "build-fixtures: no release matrix (see above); matrix.sh will skip it" >&2
+	rm -f "$out/matrix.txt"
+	rows=
+fi
+# Two rows at a time: one toolchain links or waits on the disk while the
+# other compiles.
+: >"$out/matrix.txt.tmp.$$"
+jobs=0 failed=0
+while read -r tag version go exp; do
+	[ -n "$tag" ] || continue
+	case $exp in noswissmap) layout=hmap ;; *)
+		minor=$(echo "$version" | cut -d. -f2)
+		layout=$([ "$minor" -ge 24 ] && echo swiss || echo hmap) ;;
+	esac
+	echo "$tag $version $layout $MODES" >>"$out/matrix.txt.tmp.$$"
+	if [ "$jobs" -ge "${GMW_JOBS:-2}" ]; then
+		wait -n || failed=1
+		jobs=$((jobs - 1))
+	fi
+	matrix_row "$tag" "$version" "$go" "$exp" </dev/null &
+	jobs=$((jobs + 1))
+done <<<"$rows"
+for (( ; jobs > 0; jobs--)); do wait -n || failed=1; done
+[ "$failed" -eq 0 ] || { rm -f "$out/matrix.txt.tmp.$$"; exit 1; }
+if [ -n "$rows" ]; then
+	mv -f "$out/matrix.txt.tmp.$$" "$out/matrix.txt"
+else
+	rm -f "$out/matrix.txt.tmp.$$"
+fi
 
 if stale "$out/nomaps" "$src/nomaps"; then
 	echo "  CC       nomaps"

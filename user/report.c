@@ -17,6 +17,7 @@ struct frame {
 struct stack {
 	int n;
 	struct frame f[MAX_FRAMES];
+	struct frame created;		/* where the goroutine was started; pc 0 if unknown */
 };
 
 struct distinct {
@@ -90,6 +91,15 @@ static const char *conflict_kind(const struct gmw_conflict *c)
 	return "write/write";
 }
 
+static void frame__symbolize(const struct report *r, struct frame *f, uint64_t pc)
+{
+	f->func = r->src.bin ? gobin__lookup(r->src.bin, pc, &f->file, &f->line, NULL) : NULL;
+	if (!f->func)
+		f->func = "?";
+	if (!f->file)
+		f->file = "?";
+}
+
 /* The probed instruction, the caller (ret_ip), then the frame-pointer walk. */
 static void stack__load(const struct report *r, const struct gmw_side *s, struct stack *st)
 {
@@ -102,17 +112,12 @@ static void stack__load(const struct report *r, const struct gmw_side *s, struct
 		if (i == 0 && s->ret_ip)
 			st->f[st->n++].pc = s->ret_ip;
 	}
-	for (int i = 0; i < st->n; i++) {
-		struct frame *f = &st->f[i];
-		/* a return address's line is the call's: look up pc - 1 */
-		uint64_t pc = f->pc - bias - (i > 0);
-
-		f->func = r->src.bin ? gobin__lookup(r->src.bin, pc, &f->file, &f->line, NULL) : NULL;
-		if (!f->func)
-			f->func = "?";
-		if (!f->file)
-			f->file = "?";
-	}
+	/* a return address's line is the call's: look up pc - 1 */
+	for (int i = 0; i < st->n; i++)
+		frame__symbolize(r, &st->f[i], st->f[i].pc - bias - (i > 0));
+	st->created.pc = s->gopc;
+	if (s->gopc)
+		frame__symbolize(r, &st->created, s->gopc - bias - 1);
 }
 
 static const char *base_name(const char *path)
@@ -130,6 +135,9 @@ static void text_frames(const struct report *r, const struct stack *st, int from
 		fprintf(r->out, "      %s %s:%d\n", st->f[i].func, st->f[i].file, st->f[i].line);
 	if (st->n <= from)
 		fprintf(r->out, "      (stack unavailable)\n");
+	if (st->created.pc)
+		fprintf(r->out, "      created by %s %s:%d\n", st->created.func, st->created.file,
+			st->created.line);
 }
 
 static void text_side(const struct report *r, const char *what, const struct gmw_side *s,
@@ -164,6 +172,18 @@ static yyjson_mut_val *json_stack(yyjson_mut_doc *doc, const struct stack *st, i
 	return arr;
 }
 
+static void json_created(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct stack *st)
+{
+	yyjson_mut_val *o;
+
+	if (!st->created.pc)
+		return;
+	o = yyjson_mut_obj_add_obj(doc, obj, "created_by");
+	json__add_bytes(doc, o, "function", st->created.func, strlen(st->created.func));
+	json__add_bytes(doc, o, "file", st->created.file, strlen(st->created.file));
+	yyjson_mut_obj_add_int(doc, o, "line", st->created.line);
+}
+
 static yyjson_mut_val *json_side(const struct report *r, yyjson_mut_doc *doc,
 				 const struct gmw_side *s, const struct stack *st, int from)
 {
@@ -176,6 +196,7 @@ static yyjson_mut_val *json_side(const struct report *r, yyjson_mut_doc *doc,
 	yyjson_mut_obj_add_str(doc, o, "op", op_name(s->op));
 	yyjson_mut_obj_add_uint(doc, o, "write_flag", s->flag);
 	yyjson_mut_obj_add_val(doc, o, "stack", json_stack(doc, st, from));
+	json_created(doc, o, st);
 	return o;
 }
 
@@ -386,6 +407,7 @@ static void message__print(struct report *r, const struct gmw_message *m, const 
 	yyjson_mut_obj_add_uint(doc, root, "pid", m->who.pid);
 	yyjson_mut_obj_add_str(doc, root, "function", fn_name(r, m->who.fn));
 	yyjson_mut_obj_add_val(doc, root, "stack", json_stack(doc, st, 1));
+	json_created(doc, root, st);
 	json__emit(doc, r->out);
 }
 

@@ -29,6 +29,7 @@ static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg
 	const struct go_offsets *o = cfg->off;
 
 	skel->rodata->goid_off = o->off[OFF_G_GOID];
+	skel->rodata->gopc_off = o->off[OFF_G_GOPC];
 	skel->rodata->flag_off = o->off[OFF_MAP_FLAGS];
 	skel->rodata->flag_mask = o->swiss ? 0xff : 4;
 	if (o->off[OFF_ITER_MAP] >= 0)

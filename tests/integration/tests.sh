@@ -18,6 +18,7 @@ check_racy_events() {
 		| select(.sides[0].goroutine != .sides[1].goroutine)
 		| select(all(.sides[]; .function == "runtime.mapassign_fast64"
 			and .stack[0].function == "main.writer" and .stack[0].line == $line
+			and .created_by.function == "main.startWorkers"
 			and (.stack[0].file | endswith("tests/go/racy/main.go"))))] | length > 0' "$ev" >/dev/null
 }
 

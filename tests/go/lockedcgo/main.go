@@ -1,0 +1,1 @@
+../locked/main.go

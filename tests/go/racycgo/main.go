@@ -1,0 +1,1 @@
+../racy/main.go
