@@ -31,7 +31,8 @@ APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
-.PHONY: all deps fixtures unit integration test demo bench clean install offsets-table vmlinux
+.PHONY: all deps fixtures unit integration test demo bench clean install offsets-table vmlinux \
+	bpf-arm64 vmlinux-arm64
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS)
@@ -78,7 +79,7 @@ integration: fixtures
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory unit integration
+	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -94,6 +95,13 @@ offsets-table:
 
 vmlinux:
 	$(Q)scripts/gen-vmlinux.sh
+
+vmlinux-arm64:
+	$(Q)scripts/gen-vmlinux.sh arm64
+
+# Build check: the BPF programs also compile for arm64 (vmlinux/arm64), on any host.
+bpf-arm64:
+	$(Q)$(MAKE) --no-print-directory ARCH=arm64 O=$(O)/arm64 $(O)/arm64/gomapwatch.skel.h
 
 install: all
 	install -D -m 0755 $(O)/gomapwatch $(DESTDIR)/usr/local/sbin/gomapwatch

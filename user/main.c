@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* gomapwatch: catch concurrent Go map writes in a live process. */
 #include <argp.h>
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +179,17 @@ struct session {
 	bool bin_open;
 };
 
+static uint16_t host_machine(void)
+{
+#if defined(__x86_64__)
+	return EM_X86_64;
+#elif defined(__aarch64__)
+	return EM_AARCH64;
+#else
+	return EM_NONE;
+#endif
+}
+
 /* Read the binary, decide offsets and probe points. Nothing is attached. */
 static int prepare(struct session *s, char *err, size_t len)
 {
@@ -187,6 +199,10 @@ static int prepare(struct session *s, char *err, size_t len)
 	if (gobin__open(&s->bin, s->tgt.path, err, len))
 		return -1;
 	s->bin_open = true;
+	/* a foreign binary (under qemu-user, say): our breakpoints would be x86 bytes in its code */
+	if (s->bin.machine != host_machine())
+		return snprintf(err, len, "%.300s: built for another architecture than this machine's",
+				s->tgt.path), -1;
 	swiss = s->bin.has_version ? go_version__swiss(&s->bin.ver)
 				   : !gobin__func(&s->bin, "runtime.mapIterStart", &(struct gofunc){});
 	if (offsets__load(&s->off, &s->bin, swiss, err, len))

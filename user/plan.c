@@ -7,6 +7,7 @@
 #include <string.h>
 #include "gomapwatch.h"
 #include "plan.h"
+#include "plan_arch.h"
 
 struct fn_spec {
 	const char *name;
@@ -67,16 +68,6 @@ static const struct fn_spec fatal_fns[] = {
 /* What the map functions call when the runtime's own check fires. */
 static const char *const map_fatal_names[] = {
 	"runtime.fatal", "runtime.throw", "internal/runtime/maps.fatal", NULL,
-};
-
-struct disasm {
-	csh cs;
-	cs_insn *insn;
-	size_t n;
-	const struct gobin *bin;
-	uint64_t fatal_addr[3];
-	uint8_t flag_mask;	/* hashWriting = 4; swiss writing: any bit */
-	int flag_off;
 };
 
 const char *probe_role__name(enum probe_role r)
@@ -246,8 +237,8 @@ static bool keeps_flags(const cs_insn *in)
 	       in->id == X86_INS_MOVZX;
 }
 
-static int add_point(struct hooked_fn *f, const struct gobin *b, const cs_insn *in,
-		     enum probe_role role)
+int hooked_fn__add_point(struct hooked_fn *f, const struct gobin *b, const cs_insn *in,
+			 enum probe_role role)
 {
 	struct probe_point *pp;
 
@@ -258,7 +249,8 @@ static int add_point(struct hooked_fn *f, const struct gobin *b, const cs_insn *
 	if (gobin__file_offset(b, in->address, &pp->file_off))
 		return -1;
 	pp->role = role;
-	pp->emulated = is_jcc(in) || in->id == X86_INS_JMP;
+	pp->emulated = b->machine == EM_AARCH64 ? arm64_insn__emulated(in) :
+						  is_jcc(in) || in->id == X86_INS_JMP;
 	snprintf(pp->insn, sizeof(pp->insn), "%.15s %.40s", in->mnemonic, in->op_str);
 	f->npoints++;
 	return 0;
@@ -267,6 +259,8 @@ static int add_point(struct hooked_fn *f, const struct gobin *b, const cs_insn *
 /* The conditional jump to morestack right after the stack-bound check. */
 static const cs_insn *entry_insn(const struct disasm *d)
 {
+	if (d->bin->machine == EM_AARCH64)
+		return arm64__entry_insn(d);
 	for (size_t i = 0; i + 1 < d->n && i < 6; i++) {
 		const cs_insn *in = &d->insn[i];
 		const cs_x86 *x = &in->detail->x86;
@@ -289,6 +283,8 @@ static int plan_flag_exits(const struct disasm *d, struct hooked_fn *f, const st
 	bool pending = false;
 	int found = 0;
 
+	if (b->machine == EM_AARCH64)
+		return arm64__flag_exits(d, f);
 	for (size_t i = 0; i < d->n; i++) {
 		const cs_insn *in = &d->insn[i];
 		const cs_x86 *x = &in->detail->x86;
@@ -298,7 +294,7 @@ static int plan_flag_exits(const struct disasm *d, struct hooked_fn *f, const st
 			bool to_f = leads_to_map_fatal(d, in->address + in->size);
 
 			if ((in->id == X86_INS_JE && to_t) || (in->id == X86_INS_JNE && to_f)) {
-				if (add_point(f, b, in, ROLE_WRITE_EXIT))
+				if (hooked_fn__add_point(f, b, in, ROLE_WRITE_EXIT))
 					return -1;
 				found++;
 			}
@@ -323,10 +319,12 @@ static int plan_ret_exits(const struct disasm *d, struct hooked_fn *f, const str
 {
 	int found = 0;
 
+	if (b->machine == EM_AARCH64)
+		return arm64__ret_exits(d, f);
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->insn[i].id != X86_INS_RET)
 			continue;
-		if (add_point(f, b, &d->insn[i], ROLE_WRITE_EXIT))
+		if (hooked_fn__add_point(f, b, &d->insn[i], ROLE_WRITE_EXIT))
 			return -1;
 		found++;
 	}
@@ -339,6 +337,8 @@ static int disasm__load(struct disasm *d, const struct gobin *b, const struct go
 	const uint8_t *code = gobin__bytes(b, gf->start, gf->end - gf->start);
 	uint64_t decoded;
 
+	if (b->machine == EM_AARCH64)
+		return arm64__load(d, gf, err, errlen);
 	if (!code) {
 		snprintf(err, errlen, "%s: cannot read its code", gf->name);
 		return -1;
@@ -373,7 +373,7 @@ static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
 	f->op = s->op;
 	if (disasm__load(d, d->bin, &gf, err, errlen))
 		return -1;
-	if (add_point(f, d->bin, entry_insn(d), s->role))
+	if (hooked_fn__add_point(f, d->bin, entry_insn(d), s->role))
 		goto fail;
 	if (s->role == ROLE_WRITE_ENTER) {
 		if (!opts->force_ret)
@@ -413,11 +413,13 @@ static int disasm__init(struct disasm *d, const struct gobin *b, const struct go
 	struct gofunc gf;
 
 	memset(d, 0, sizeof(*d));
-	if (b->machine != EM_X86_64) {
-		snprintf(err, errlen, "%s: only x86-64 binaries can be traced", b->path);
+	if (b->machine == EM_AARCH64) {
+		if (arm64__open(d, b, err, errlen))
+			return -1;
+	} else if (b->machine != EM_X86_64) {
+		snprintf(err, errlen, "%s: only x86-64 and arm64 binaries can be traced", b->path);
 		return -1;
-	}
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
+	} else if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->cs) != CS_ERR_OK) {
 		snprintf(err, errlen, "capstone: cannot open the x86-64 disassembler");
 		return -1;
 	}
