@@ -68,6 +68,11 @@ while read -r tag go; do
 	done
 	build "$go" "$tag" "$out/$tag/racy.stripped" racy -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/racy.pie" racy -buildmode=pie
+	# arm64, cross-compiled: read and planned here, never run (test_plan_arm64)
+	for p in racy locked; do
+		GOARCH=arm64 build "$go" "$tag" "$out/$tag/$p.arm64" "$p"
+	done
+	GOARCH=arm64 build "$go" "$tag" "$out/$tag/racy.arm64.stripped" racy -ldflags="-s -w"
 done <<<"$toolchains"
 mv -f "$out/toolchains.txt.tmp.$$" "$out/toolchains.txt"
 
@@ -103,18 +108,14 @@ if ! rows=$("$root/scripts/go-toolchains.sh" --matrix); then
 	rm -f "$out/matrix.txt"
 	rows=
 fi
-# Two rows at a time: one toolchain links or waits on the disk while the
-# other compiles.
+# A row per core at a time: one toolchain links or waits on the disk while
+# another compiles.
 : >"$out/matrix.txt.tmp.$$"
 jobs=0 failed=0
-while read -r tag version go exp; do
+while read -r tag version layout go exp; do
 	[ -n "$tag" ] || continue
-	case $exp in noswissmap) layout=hmap ;; *)
-		minor=$(echo "$version" | cut -d. -f2)
-		layout=$([ "$minor" -ge 24 ] && echo swiss || echo hmap) ;;
-	esac
 	echo "$tag $version $layout $MODES" >>"$out/matrix.txt.tmp.$$"
-	if [ "$jobs" -ge "${GMW_JOBS:-2}" ]; then
+	if [ "$jobs" -ge "$(nproc)" ]; then
 		wait -n || failed=1
 		jobs=$((jobs - 1))
 	fi

@@ -8,7 +8,7 @@
 #   goX.Y   the machine's own go (swiss maps from 1.24 on)
 #
 # go-toolchains.sh --matrix   the release matrix, one per line:
-#   <tag> <version> <go binary> <GOEXPERIMENT or ->
+#   <tag> <version> <map layout: hmap|swiss> <go binary> <GOEXPERIMENT or ->
 #   the newest patch of every minor release from go1.17 on (Debian's 1.19
 #   for 1.19), plus GOEXPERIMENT=noswissmap for 1.24 and 1.25. A row built
 #   by the same toolchain as a core tag shares that tag; a core tag of
@@ -18,7 +18,7 @@ set -euo pipefail
 
 GO123=go1.23.12
 MIN_MINOR=17      # register ABI on amd64: the oldest Go gomapwatch traces
-NOSWISS=(24 25)   # swiss maps by default, the old layout still buildable
+NOSWISS=(24 25)   # swiss maps by default (from 1.24), the old layout still buildable
 cache=${GMW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gomapwatch}
 # The toolchain each binary reports must be its own: never switch silently.
 export GOTOOLCHAIN=local
@@ -90,15 +90,18 @@ newest() {
 
 matrix() {
 	local -A core_go core_version
-	local tag go v minor mods=() rows=() exp host modcache
+	local tag go v minor mods=() rows=() exp host modcache list
 	host=$("$local_go" env GOHOSTOS)-$("$local_go" env GOHOSTARCH)
 	modcache=$("$local_go" env GOMODCACHE)
+	# (assignments, not < <(...), so that a failure stops the script)
+	list=$(core)
 	while read -r tag go; do
 		core_go[$tag]=$go
 		core_version[$tag]=$(GOFLAGS=-mod=mod "$go" env GOVERSION)
-	done < <(core)
-	mapfile -t releases < <(newest "$host")
-	[ ${#releases[@]} -gt 0 ] || die "no release >= go1.$MIN_MINOR listed"
+	done <<<"$list"
+	list=$(newest "$host")
+	mapfile -t releases <<<"$list"
+	[ -n "$list" ] || die "no release >= go1.$MIN_MINOR listed"
 	for v in "${releases[@]}"; do
 		minor=$(echo "$v" | cut -d. -f2)
 		[ "$minor" != 19 ] || continue # Debian's, not fetched
@@ -124,9 +127,9 @@ matrix() {
 		if [ -n "${core_go[$tag]:-}" ] && [ "${core_version[$tag]}" != "$v" ]; then
 			tag=$v
 		fi
-		rows+=("$tag $v $go -")
+		rows+=("$tag $v $([ "$minor" -ge 24 ] && echo swiss || echo hmap) $go -")
 		for exp in "${NOSWISS[@]}"; do
-			[ "$minor" != "$exp" ] || rows+=("go1.$minor-noswiss $v $go noswissmap")
+			[ "$minor" != "$exp" ] || rows+=("go1.$minor-noswiss $v hmap $go noswissmap")
 		done
 	done
 	printf '%s\n' "${rows[@]}"

@@ -112,6 +112,11 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
 	return 0;
 }
 
+/*
+ * Exits first: a write whose entry fired with no exit probe in place yet
+ * would stay "inside" and make the next writer look like a conflict.
+ * Detach undoes it in reverse, entries first.
+ */
 int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen)
 {
 	int ret;
@@ -119,12 +124,17 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 	t->links = calloc(plan__npoints(p), sizeof(*t->links));
 	if (!t->links)
 		return -ENOMEM;
-	for (int i = 0; i < p->nfns; i++)
-		for (int k = 0; k < p->fns[i].npoints; k++) {
-			ret = attach_point(t, &p->fns[i], i, &p->fns[i].points[k], err, errlen);
-			if (ret)
-				return ret;
-		}
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < p->nfns; i++)
+			for (int k = 0; k < p->fns[i].npoints; k++) {
+				const struct probe_point *pp = &p->fns[i].points[k];
+
+				if ((pp->role == ROLE_WRITE_EXIT) != (pass == 0))
+					continue;
+				ret = attach_point(t, &p->fns[i], i, pp, err, errlen);
+				if (ret)
+					return ret;
+			}
 	return 0;
 }
 
@@ -190,7 +200,7 @@ void tracer__destroy(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < t->nlinks; i++)
+	for (int i = t->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
 	ring_buffer__free(t->rb);

@@ -40,7 +40,9 @@ run() {
 	[[ $name =~ ${GMW_TESTS:-.} ]] || return 0
 	T=$work/$name
 	mkdir -p "$T"
-	if ( set -e; "$@" ) >"$T/log" 2>&1; then
+	# not in an if: bash ignores set -e inside a condition
+	( set -e; "$@" ) >"$T/log" 2>&1
+	if [ $? -eq 0 ]; then
 		echo "ok    $name"
 		pass=$((pass + 1))
 	else
@@ -62,6 +64,7 @@ while read -r tag version; do
 	run "$tag-stackgrow-unchanged" t_stackgrow "$fx"
 	run "$tag-fatal-event" t_fatal "$fx"
 	run "$tag-attach-pid" t_attach_pid "$fx"
+	run "$tag-attach-detach-locked" t_attach_locked "$fx"
 	run "$tag-pie-stripped" t_pie_stripped "$fx"
 	run "$tag-panics" t_panics "$fx"
 	run "$tag-inspect" t_inspect "$fx" "$version"
@@ -75,6 +78,7 @@ run duration t_duration "$GMW_FIXTURES/$tag"
 run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
 run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
 run unknown-version t_unknown_version "$GMW_FIXTURES/$tag"
+run deleted-and-namespaced t_deleted_and_namespaced "$GMW_FIXTURES/$tag"
 run reads t_reads "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid
@@ -83,6 +87,9 @@ run not-elf t_not_elf
 run no-map-functions t_no_maps
 run not-root t_not_root "$GMW_FIXTURES/$tag"
 run bad-arguments t_bad_args
+
+echo "--- release x build-mode matrix"
+"$here/matrix.sh" || { fail=$((fail + 1)); failed+=(matrix); }
 
 echo "integration: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] || { printf '  failed: %s\n' "${failed[@]}"; exit 1; }

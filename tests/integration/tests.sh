@@ -141,14 +141,18 @@ t_signal_detach() {
 		"$GMW" -p "$pid" --json -o "$T/ev.$sig" >"$T/gmw.$sig" 2>&1 &
 		echo $! >"$T/gmw.$sig.pid"
 	done
-	sleep 2
+	# attached (the banner comes after the last probe), then some writes
+	for sig in INT TERM HUP; do
+		wait_line "$T/gmw.$sig" '^gomapwatch: watching pid'
+	done
+	sleep 1
 	for sig in INT TERM HUP; do
 		kill -"$sig" "$(cat "$T/gmw.$sig.pid")"
 	done
 	for sig in INT TERM HUP; do
 		expect_status 0 wait "$(cat "$T/gmw.$sig.pid")"
 		events "$T/ev.$sig" summary | jq -e '.writes > 0 and .conflicts == 0' >/dev/null ||
-			die "SIG$sig: no summary: $(cat "$T/gmw.$sig")"
+			die "SIG$sig: summary: $(events "$T/ev.$sig" summary) $(cat "$T/gmw.$sig")"
 	done
 	expect_status 0 wait "$g"
 	grep -q '^ok writes=' "$T/out" || die "the target did not finish normally after detach"
@@ -364,4 +368,58 @@ t_read_write() {
 		return 0
 	done
 	die "no read/write conflict in 8 runs"
+}
+
+# attach_check OUT CMD...: start racy (CMD), attach with -p while it sleeps,
+# and look for a conflict naming its goroutines; a few tries.
+attach_check() {
+	local out=$1 i pid
+	shift
+	for i in 1 2 3; do
+		"$@" >"$out" 2>/dev/null &
+		wait_line "$out" '^worker 3 goid'
+		[ -z "${AFTER_START:-}" ] || eval "$AFTER_START"
+		pid=$(awk '$1 == "pid" { print $2 }' "$out")
+		expect_status 0 "$GMW" -p "$pid" --json -o "$out.ev" -d 30
+		check_racy_events "$out.ev" "$out" && return 0
+	done
+	return 1
+}
+
+# Through /proc/PID/exe: a binary deleted after a deploy, and one that only
+# exists inside another mount namespace (as in a container), still attach.
+t_deleted_and_namespaced() {
+	local fx=$1
+	mkdir -p "$T/deploy"
+	cp "$fx/racy" "$T/racy"
+	AFTER_START='rm -f "$T/deploy/racy"' attach_check "$T/out" \
+		sh -c 'cp "$1" "$2" && exec "$2" -sleep 3s' sh "$T/racy" "$T/deploy/racy" ||
+		die "deleted binary: no conflict"
+	# a private tmpfs holds the binary: invisible from this namespace
+	AFTER_START='[ ! -e "$T/deploy/racy" ] || die "visible outside its namespace"' \
+		attach_check "$T/out2" unshare --mount --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/racy" && exec "$1/racy" -sleep 3s' \
+		sh "$T/deploy" "$T/racy" || die "namespaced binary: no conflict"
+}
+
+# Attaching to and detaching from correctly locked code while it runs, again
+# and again, two tracers at once: never a conflict (a write whose entry fired
+# before its exit probe was in place must not stay "inside").
+t_attach_locked() {
+	local fx=$1 pid i
+	"$fx/locked" -seconds 60 >"$T/out" 2>&1 &
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	for i in 1 2 3 4 5; do
+		"$GMW" -p "$pid" -d 0.8 --json -o "$T/a.$i" &
+		"$GMW" -p "$pid" -d 1.2 --json -o "$T/b.$i"
+		wait "$!"
+	done
+	for i in 1 2 3 4 5; do
+		for f in "$T/a.$i" "$T/b.$i"; do
+			events "$f" summary | jq -e '.writes > 0 and .conflicts == 0' >/dev/null ||
+				die "$f: $(events "$f" summary)"
+		done
+	done
+	kill "$pid"
 }
