@@ -27,8 +27,9 @@ struct {
 	__type(value, struct gmw_writer);	/* the last goroutine to write it */
 } writers SEC(".maps");
 
+/* Not LRU: an evicted owner would leave its write "inside" forever. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct gmw_proc_key);	/* goroutine ID */
 	__type(value, __u64);		/* the map it is writing */
@@ -94,11 +95,11 @@ static __always_inline __u64 *owners_lookup(__u64 goid)
 	return bpf_map_lookup_elem(&owners, &k);
 }
 
-static __always_inline void owners_set(__u64 goid, __u64 map)
+static __always_inline long owners_set(__u64 goid, __u64 map)
 {
 	struct gmw_proc_key k = proc_key(goid);
 
-	bpf_map_update_elem(&owners, &k, &map, BPF_ANY);
+	return bpf_map_update_elem(&owners, &k, &map, BPF_ANY);
 }
 
 static __always_inline void owners_del(__u64 goid)

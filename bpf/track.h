@@ -16,7 +16,7 @@
  *   TRACK_LOOKUP(st, map)              -> struct gmw_writer * or NULL
  *   TRACK_INSERT(st, map, writer, excl) -> 0, or < 0 (excl: fail if present)
  *   TRACK_OWNER_GET(st, goid)          -> __u64 * (map) or NULL
- *   TRACK_OWNER_SET(st, goid, map)
+ *   TRACK_OWNER_SET(st, goid, map)      -> 0, or < 0 when the table is full
  *   TRACK_OWNER_DEL(st, goid)
  */
 #ifndef GOMAPWATCH_TRACK_H
@@ -110,7 +110,13 @@ static __always_inline int track__write_enter(void *st, __u64 map,
 		}
 		return TRACK_FULL;
 	}
-	TRACK_OWNER_SET(st, me->side.goid, map);
+	if (TRACK_OWNER_SET(st, me->side.goid, map)) {
+		/* Its exit could not find this entry: never leave it "inside". */
+		in = TRACK_LOOKUP(st, map);
+		if (in && in->side.goid == me->side.goid)
+			in->exited = me->side.ts ? me->side.ts : 1;
+		return TRACK_FULL;
+	}
 	return v;
 }
 

@@ -26,12 +26,13 @@ struct table {
 		__u64 goid, map;
 	} o[NSLOT];
 	bool full;		/* simulate a table with no room */
+	bool owners_full;	/* ... or an owners table with none */
 };
 
 static struct gmw_writer *t_lookup(struct table *t, __u64 map);
 static int t_insert(struct table *t, __u64 map, const struct gmw_writer *s, bool excl);
 static __u64 *t_owner(struct table *t, __u64 goid);
-static void t_owner_set(struct table *t, __u64 goid, __u64 map);
+static int t_owner_set(struct table *t, __u64 goid, __u64 map);
 static void t_owner_del(struct table *t, __u64 goid);
 
 #define TRACK_LOOKUP(st, m)		t_lookup(st, m)
@@ -77,21 +78,22 @@ static __u64 *t_owner(struct table *t, __u64 goid)
 	return NULL;
 }
 
-static void t_owner_set(struct table *t, __u64 goid, __u64 map)
+static int t_owner_set(struct table *t, __u64 goid, __u64 map)
 {
 	__u64 *m = t_owner(t, goid);
 
 	if (m) {
 		*m = map;
-		return;
+		return 0;
 	}
-	for (int i = 0; i < NSLOT; i++)
+	for (int i = 0; i < NSLOT && !t->owners_full; i++)
 		if (!t->o[i].used) {
 			t->o[i].used = true;
 			t->o[i].goid = goid;
 			t->o[i].map = map;
-			return;
+			return 0;
 		}
+	return -7;
 }
 
 static void t_owner_del(struct table *t, __u64 goid)
@@ -265,6 +267,17 @@ static void flag_set_with_no_record_is_unseen_writer(void **state)
 			 TRACK_CONFLICT_UNSEEN);
 }
 
+static void full_owners_table_never_leaves_a_writer_inside(void **state)
+{
+	struct table t = { .owners_full = true };
+	struct gmw_side other = {};
+
+	/* 7's exit could never find its entry: it must not accuse 9 */
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_FULL);
+	assert_false(live(&t, M1));
+	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_FULL);
+}
+
 static void full_table_is_reported(void **state)
 {
 	struct table t = { .full = true };
@@ -287,6 +300,7 @@ int main(void)
 		cmocka_unit_test(read_checks_only),
 		cmocka_unit_test(flag_still_set_after_exit_probe),
 		cmocka_unit_test(flag_set_with_no_record_is_unseen_writer),
+		cmocka_unit_test(full_owners_table_never_leaves_a_writer_inside),
 		cmocka_unit_test(full_table_is_reported),
 	};
 
