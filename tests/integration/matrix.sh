@@ -24,17 +24,6 @@ failed=()
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-skip_or_fail() {
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL (skipped under CI=true): $*"
-		fail=$((fail + 1))
-		failed+=("$*")
-	else
-		echo "SKIP: $*"
-		skip=$((skip + 1))
-	fi
-}
-
 finish() {
 	echo "matrix: $fail failed, $skip skipped"
 	[ "$fail" -eq 0 ] || { printf '  failed: %s\n' "${failed[@]}"; exit 1; }

@@ -16,17 +16,6 @@ failed=()
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-skip_or_fail() {
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL (skipped under CI=true): $*"
-		fail=$((fail + 1))
-		failed+=("$*")
-	else
-		echo "SKIP: $*"
-		skip=$((skip + 1))
-	fi
-}
-
 if [ "$(id -u)" -ne 0 ]; then
 	skip_or_fail "integration tests need root (uprobes, BPF)"
 	exit $([ "$fail" -eq 0 ] && echo 0 || echo 1)
