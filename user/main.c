@@ -323,10 +323,15 @@ static void wait_child(struct session *s)
 {
 	if (!s->tgt.child || s->tgt.exited)
 		return;
+	char status[128];
+
 	if (exiting && exiting != SIGINT)
 		kill(s->tgt.pid, exiting);
+	fprintf(stderr, "gomapwatch: detached; waiting for %s to end\n", s->tgt.path);
 	while (!target__gone(&s->tgt))
 		usleep(20000);
+	target__describe(&s->tgt, status, sizeof(status));
+	fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, status);
 }
 
 static void cleanup(struct session *s)

@@ -171,6 +171,11 @@ t_duration() {
 	events "$T/ev" summary | jq -e '.seconds >= 1.9 and .seconds < 4' >/dev/null ||
 		die "summary: $(events "$T/ev" summary)"
 	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 8) }' || die "-d 2 took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')s"
+	# -d with a command: detach, let it finish untraced, exit with its status
+	expect_status 0 "$GMW" -d 1 --json -o "$T/ev2" -- "$fx/locked" -seconds 3 >"$T/out2" 2>"$T/err2"
+	grep -q '^ok writes=' "$T/out2" || die "the command did not finish"
+	grep -q 'locked exited with status 0' "$T/err2" || die "stderr: $(cat "$T/err2")"
+	events "$T/ev2" summary | jq -e '.seconds < 2.5' >/dev/null || die "did not stop after 1 s"
 }
 
 t_reads() {
