@@ -678,3 +678,12 @@ const char *gobin__lookup(const struct gobin *b, uint64_t pc,
 		*entry = s->addr;
 	return s->name;
 }
+
+bool gobin__swiss(const struct gobin *b)
+{
+	struct gofunc f;
+
+	if (b->has_version)
+		return go_version__swiss(&b->ver);
+	return !gobin__func(b, "runtime.mapIterStart", &f);
+}

@@ -49,6 +49,9 @@ int go_version__cmp(const struct go_version *v, int major, int minor, int patch)
 /* swiss maps: 1.24+ unless built with GOEXPERIMENT=noswissmap */
 bool go_version__swiss(const struct go_version *v);
 
+/* Which map layout the binary uses: its version, else whether swiss-only code is linked. */
+bool gobin__swiss(const struct gobin *b);
+
 /* Read len bytes at a link-time virtual address from the file. 0 or -1. */
 int gobin__read(const struct gobin *b, uint64_t vaddr, void *buf, size_t len);
 /* Link-time virtual address -> file offset (what uprobes attach to). */

@@ -89,8 +89,7 @@ static void facts__gather(struct facts *f, const char *path)
 	if (gobin__open(&f->bin, path, f->err, sizeof(f->err)))
 		return;
 	f->bin_ok = true;
-	swiss = f->bin.has_version ? go_version__swiss(&f->bin.ver)
-				   : !gobin__func(&f->bin, "runtime.mapIterStart", &(struct gofunc){});
+	swiss = gobin__swiss(&f->bin);
 	f->off_ok = !offsets__load(&f->off, &f->bin, swiss, f->err, sizeof(f->err));
 	f->off.swiss = swiss;
 	if (f->off_ok)

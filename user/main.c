@@ -203,8 +203,7 @@ static int prepare(struct session *s, char *err, size_t len)
 	if (s->bin.machine != host_machine())
 		return snprintf(err, len, "%.300s: built for another architecture than this machine's",
 				s->tgt.path), -1;
-	swiss = s->bin.has_version ? go_version__swiss(&s->bin.ver)
-				   : !gobin__func(&s->bin, "runtime.mapIterStart", &(struct gofunc){});
+	swiss = gobin__swiss(&s->bin);
 	if (offsets__load(&s->off, &s->bin, swiss, err, len))
 		return -1;
 	if (plan__build(&s->plan, &s->bin, &s->off, &po, err, len))

@@ -550,8 +550,3 @@ const char *report__fatal_message(const struct report *r)
 {
 	return r->fatal_msg[0] ? r->fatal_msg : NULL;
 }
-
-void report__set_src(struct report *r, const struct report_src *src)
-{
-	r->src = *src;
-}

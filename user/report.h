@@ -35,8 +35,6 @@ struct report;
 struct report *report__new(FILE *out, bool json, const struct report_src *src);
 /* One record from the alert ring. */
 int report__event(struct report *r, const void *data, size_t size);
-/* Replace where stacks and symbols come from (the PIE bias is learnt late). */
-void report__set_src(struct report *r, const struct report_src *src);
 void report__lost(struct report *r, uint64_t n);
 void report__summary(struct report *r, const struct report_end *end);
 /* Distinct conflicts and fatal errors reported so far. */
