@@ -56,7 +56,7 @@ $(O)/gomapwatch.skel.h: $(O)/gomapwatch.bpf.o
 
 $(O)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(O)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
 $(O)/user $(O)/tests:
 	$(Q)mkdir -p $@

@@ -20,33 +20,27 @@ const volatile __u32 panic_arg_off = 8;	/* _panic.arg: 8 until Go 1.25, 0 in 1.2
 const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte */
 const volatile __u64 stale_ns = 1000000000ULL;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct gmw_proc_key);	/* map pointer */
-	__type(value, struct gmw_writer);	/* the last goroutine to write it */
-} writers SEC(".maps");
-
-/* Not LRU: an evicted owner would leave its write "inside" forever. */
+/*
+ * Writes in flight, by map. Not preallocated and not LRU: an element is
+ * never evicted from under its owner, and the table holds only writes
+ * going on right now (a handful), whatever the number of maps.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct gmw_proc_key);	/* goroutine ID */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct gmw_proc_key);	/* map pointer */
+	__type(value, struct gmw_inflight);
+} writers SEC(".maps");
+
+/* Goroutine -> the map it writes, for exits that cannot name the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct gmw_proc_key);	/* runtime.g */
 	__type(value, __u64);		/* the map it is writing */
 } owners SEC(".maps");
-
-/* Too big for the 512-byte BPF stack: one per CPU, uprobe handlers don't nest. */
-struct scratch {
-	struct gmw_writer me;
-	struct gmw_side other;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,53 +61,67 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline struct gmw_proc_key proc_key(__u64 id)
+static __always_inline __u32 current_pid(void)
 {
-	struct gmw_proc_key k = { .id = id, .pid = bpf_get_current_pid_tgid() >> 32 };
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline struct gmw_proc_key proc_key(__u64 id, __u32 pid)
+{
+	struct gmw_proc_key k = { .id = id, .pid = pid };
 
 	return k;
 }
 
-static __always_inline void *writers_lookup(__u64 map)
+/* The tables of track.h; st carries the process ID. */
+static __always_inline long claim(__u32 *pid, const struct gmw_inflight *rec)
 {
-	struct gmw_proc_key k = proc_key(map);
+	struct gmw_proc_key k = proc_key(rec->map, *pid);
+
+	return bpf_map_update_elem(&writers, &k, rec, BPF_NOEXIST);
+}
+
+static __always_inline void *holder(__u32 *pid, __u64 map)
+{
+	struct gmw_proc_key k = proc_key(map, *pid);
 
 	return bpf_map_lookup_elem(&writers, &k);
 }
 
-static __always_inline long writers_insert(__u64 map, const struct gmw_writer *w, bool excl)
+static __always_inline void unclaim(__u32 *pid, __u64 map)
 {
-	struct gmw_proc_key k = proc_key(map);
+	struct gmw_proc_key k = proc_key(map, *pid);
 
-	return bpf_map_update_elem(&writers, &k, w, excl ? BPF_NOEXIST : BPF_ANY);
+	bpf_map_delete_elem(&writers, &k);
 }
 
-static __always_inline __u64 *owners_lookup(__u64 goid)
+static __always_inline void *owner_get(__u32 *pid, __u64 g)
 {
-	struct gmw_proc_key k = proc_key(goid);
+	struct gmw_proc_key k = proc_key(g, *pid);
 
 	return bpf_map_lookup_elem(&owners, &k);
 }
 
-static __always_inline long owners_set(__u64 goid, __u64 map)
+static __always_inline long owner_set(__u32 *pid, __u64 g, __u64 map)
 {
-	struct gmw_proc_key k = proc_key(goid);
+	struct gmw_proc_key k = proc_key(g, *pid);
 
 	return bpf_map_update_elem(&owners, &k, &map, BPF_ANY);
 }
 
-static __always_inline void owners_del(__u64 goid)
+static __always_inline void owner_del(__u32 *pid, __u64 g)
 {
-	struct gmw_proc_key k = proc_key(goid);
+	struct gmw_proc_key k = proc_key(g, *pid);
 
 	bpf_map_delete_elem(&owners, &k);
 }
 
-#define TRACK_LOOKUP(st, m)		writers_lookup(m)
-#define TRACK_INSERT(st, m, w, excl)	writers_insert(m, w, excl)
-#define TRACK_OWNER_GET(st, g)		owners_lookup(g)
-#define TRACK_OWNER_SET(st, g, m)	owners_set(g, m)
-#define TRACK_OWNER_DEL(st, g)		owners_del(g)
+#define TRACK_CLAIM(st, m, rec)		claim(st, rec)
+#define TRACK_LOOKUP(st, m)		holder(st, m)
+#define TRACK_DELETE(st, m)		unclaim(st, m)
+#define TRACK_OWNER_SET(st, g, m)	owner_set(st, g, m)
+#define TRACK_OWNER_GET(st, g)		owner_get(st, g)
+#define TRACK_OWNER_DEL(st, g)		owner_del(st, g)
 #include "track.h"
 
 static __always_inline void count(__u32 c)
@@ -124,14 +132,6 @@ static __always_inline void count(__u32 c)
 		*v += 1;
 }
 
-static __always_inline __u64 current_goid(struct pt_regs *ctx)
-{
-	__u64 goid = 0;
-
-	bpf_probe_read_user(&goid, sizeof(goid), (void *)(GO_G(ctx) + goid_off));
-	return goid;
-}
-
 static __always_inline __u8 map_flag(__u64 map)
 {
 	__u8 flag = 0;
@@ -140,23 +140,59 @@ static __always_inline __u8 map_flag(__u64 map)
 	return flag;
 }
 
+/* g.stack.hi: where the goroutine's stack ends today. */
+static __always_inline __u64 stack_hi(__u64 g)
+{
+	__u64 hi = 0;
+
+	bpf_probe_read_user(&hi, sizeof(hi), (void *)(g + 8));
+	return hi;
+}
+
+/*
+ * Who is here, with one read of g: goid and stack bounds. Everything a
+ * write entry keeps, and nothing it does not need unless there is a
+ * conflict.
+ */
+static __always_inline void inflight__fill(struct pt_regs *ctx, struct gmw_inflight *r,
+					   __u64 map, __u64 cookie, __u64 pid_tgid)
+{
+	__u64 g = GO_G(ctx), gw[2] = {};
+
+	bpf_probe_read_user(gw, sizeof(gw), (void *)g);	/* stack.lo, stack.hi */
+	bpf_probe_read_user(&r->goid, sizeof(r->goid), (void *)(g + goid_off));
+	r->map = map;
+	r->g = g;
+	r->ts = bpf_ktime_get_ns();
+	r->fp = PT_REGS_FP(ctx);
+	r->ret_ip = go_return_address(ctx);
+	r->stack_hi = gw[1];
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->fn = GMW_COOKIE_FN(cookie);
+	r->op = GMW_COOKIE_OP(cookie);
+}
+
 /*
  * Go keeps frame pointers: walk them by hand (bpf_get_stackid costs ~5 us a
- * call here, more than the probe itself). The walk starts at the caller's
- * frame, which near function entry skips the caller: that is ret_ip.
+ * call here, more than the probe itself). fp is the caller's frame, which
+ * near function entry skips the caller: that is ret_ip. Frames must climb
+ * inside [lo, hi), the goroutine's stack.
  */
-static __always_inline void side__stack(struct pt_regs *ctx, struct gmw_side *s)
+static __always_inline void side__walk(struct gmw_side *s, __u64 fp, __u64 lo, __u64 hi)
 {
-	__u64 fp = PT_REGS_FP(ctx), frame[2];
+	__u64 frame[2];
 	__u32 n = 1, h = 2166136261u;
 
-	s->stack[0] = PT_REGS_IP(ctx);
 	h = (h ^ (__u32)s->ret_ip) * 16777619u;
 	for (int i = 1; i < GMW_STACK_MAX; i++) {
-		if (!fp || bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1])
+		if (fp < lo || fp + 16 > hi || bpf_probe_read_user(frame, sizeof(frame), (void *)fp) ||
+		    !frame[1])
 			break;
 		s->stack[i] = frame[1];
 		h = (h ^ (__u32)frame[1]) * 16777619u;
+		if (frame[0] <= fp)
+			break;
 		fp = frame[0];
 		n++;
 	}
@@ -164,74 +200,93 @@ static __always_inline void side__stack(struct pt_regs *ctx, struct gmw_side *s)
 	s->stack_hash = h;
 }
 
-static __always_inline void side__fill(struct pt_regs *ctx, struct gmw_side *s,
-				       __u64 goid, __u64 map)
+static __always_inline void side__from(struct gmw_side *s, const struct gmw_inflight *r)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 id = bpf_get_current_pid_tgid();
-
-	s->goid = goid;
-	s->ts = bpf_ktime_get_ns();
-	s->ret_ip = go_return_address(ctx);
-	s->tid = (__u32)id;
-	s->pid = id >> 32;
-	s->fn = GMW_COOKIE_FN(cookie);
-	s->op = GMW_COOKIE_OP(cookie);
-	s->flag = map ? map_flag(map) : 0;
+	s->goid = r->goid;
+	s->ts = r->ts;
+	s->ret_ip = r->ret_ip;
+	s->tid = r->tid;
+	s->pid = r->pid;
+	s->fn = r->fn;
+	s->op = r->op;
+	s->flag = r->flag;
+	s->stack[0] = 0;
+	s->nframes = 1;
+	s->stack_hash = 0;
 	if (gopc_off >= 0)
-		bpf_probe_read_user(&s->gopc, sizeof(s->gopc), (void *)(GO_G(ctx) + gopc_off));
-	side__stack(ctx, s);
+		bpf_probe_read_user(&s->gopc, sizeof(s->gopc), (void *)(r->g + gopc_off));
+}
+
+/*
+ * A goroutine's stack from its record. If the stack was copied since (it
+ * grew), the frame pointer moved with it by the same distance from the top.
+ */
+static __always_inline void side__stack(struct gmw_side *s, const struct gmw_inflight *r)
+{
+	__u64 gw[2] = {};
+
+	if (bpf_probe_read_user(gw, sizeof(gw), (void *)r->g))
+		return;
+	side__walk(s, r->fp + (gw[1] - r->stack_hi), gw[0], gw[1]);
 }
 
 /* Report a conflict once per pair of stacks; count the repeats in 'pairs'. */
-static __always_inline void conflict__emit(__u64 map, const struct gmw_side *cur,
-					   const struct gmw_side *other)
+static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw_inflight *me,
+					   const struct gmw_inflight *other, bool unseen)
 {
-	struct gmw_pair_key k = gmw_pair_key__make(cur, other);
+	struct gmw_inflight now;
 	struct gmw_conflict *e;
+	struct gmw_pair_key k;
 	__u64 one = 1, *seen;
+	__u32 pid = me->pid;
+	long err;
 
 	count(GMW_C_CONFLICT);
-	seen = bpf_map_lookup_elem(&pairs, &k);
-	if (seen) {
-		__sync_fetch_and_add(seen, 1);
-		count(GMW_C_REPEAT);
-		return;
-	}
-	bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST);
-
 	e = bpf_ringbuf_reserve(&alerts, sizeof(*e), 0);
 	if (!e) {
 		count(GMW_C_LOST);
 		return;
 	}
+	__builtin_memset(e, 0, sizeof(*e));
 	e->type = GMW_EV_CONFLICT;
-	e->pad = 0;
-	e->map = map;
-	e->cur = *cur;
-	e->other = *other;
+	e->map = me->map;
+	side__from(&e->cur, me);
+	e->cur.stack[0] = PT_REGS_IP(ctx);
+	side__stack(&e->cur, me);
+	if (unseen) {
+		e->other.fn = GMW_FN_UNSEEN;
+	} else {
+		side__from(&e->other, other);
+		side__stack(&e->other, other);
+		/* still the one inside? else its frames may be gone already */
+		if (!track__holder(&pid, me->map, pid, &now) || now.g != other->g ||
+		    now.ts != other->ts) {
+			e->other.nframes = 1;
+			count(GMW_C_STACK_MOVED);
+		}
+	}
+	k = gmw_pair_key__make(&e->cur, &e->other);
+	seen = bpf_map_lookup_elem(&pairs, &k);
+	if (seen) {
+		__sync_fetch_and_add(seen, 1);
+		count(GMW_C_REPEAT);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	err = bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST);
+	if (err) {
+		/* another CPU's report of the same pair, or the table is full:
+		 * then say so in the summary rather than flood the ring */
+		count(err == -TRACK_EEXIST ? GMW_C_REPEAT : GMW_C_PAIRS_FULL);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The other side of a conflict proven by the write flag alone. */
-static __always_inline void side__unseen(struct gmw_side *s)
-{
-	__builtin_memset(s, 0, sizeof(*s));
-	s->fn = GMW_FN_UNSEEN;
-}
-
-static __always_inline struct scratch *scratch__get(void)
-{
-	__u32 zero = 0;
-	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
-
-	if (sc)
-		__builtin_memset(sc, 0, sizeof(*sc));
-	return sc;
-}
-
-static __always_inline void write_verdict(int v, __u64 map, const struct gmw_side *me,
-					  struct gmw_side *other)
+static __always_inline void write_verdict(struct pt_regs *ctx, int v,
+					  const struct gmw_inflight *me,
+					  const struct gmw_inflight *other)
 {
 	switch (v) {
 	case TRACK_AGED:
@@ -247,10 +302,11 @@ static __always_inline void write_verdict(int v, __u64 map, const struct gmw_sid
 		count(GMW_C_TRACK_FULL);
 		break;
 	case TRACK_CONFLICT_UNSEEN:
-		side__unseen(other);
-		/* fallthrough */
+		count(GMW_C_WRITE_ENTER);
+		conflict__emit(ctx, me, other, true);
+		break;
 	case TRACK_CONFLICT:
-		conflict__emit(map, me, other);
+		conflict__emit(ctx, me, other, false);
 		break;
 	}
 }
@@ -258,59 +314,80 @@ static __always_inline void write_verdict(int v, __u64 map, const struct gmw_sid
 SEC("uprobe")
 int write_enter(struct pt_regs *ctx)
 {
-	__u64 map = GO_ARG2(ctx), count_word = 0;
-	struct scratch *sc;
-	__u64 cookie;
+	struct gmw_inflight me = {}, other = {};
+	__u64 map = GO_ARG2(ctx), cookie;
 	int v;
 
 	if (!map)
-		return 0;	/* nil map: a panic, never a write */
+		return 0;	/* nil map: a panic or a no-op, never a write */
 	cookie = bpf_get_attach_cookie(ctx);
-	if (GMW_COOKIE_FLAGS(cookie) & GMW_F_SKIP_EMPTY) {
-		/* count/used is the first word of both map headers */
-		bpf_probe_read_user(&count_word, sizeof(count_word), (void *)map);
-		if (!count_word)
-			return 0;
-	}
-	sc = scratch__get();
-	if (!sc)
-		return 0;
-	side__fill(ctx, &sc->me.side, current_goid(ctx), map);
-	v = track__write_enter(NULL, map, &sc->me, stale_ns, sc->me.side.flag & flag_mask,
-			       &sc->other);
-	write_verdict(v, map, &sc->me.side, &sc->other);
+	inflight__fill(ctx, &me, map, cookie, bpf_get_current_pid_tgid());
+	me.flag = map_flag(map);
+	v = track__write_enter(&me.pid, &me, stale_ns, me.flag & flag_mask,
+			       GMW_COOKIE_FLAGS(cookie) & GMW_F_OWNER, &other);
+	write_verdict(ctx, v, &me, &other);
 	return 0;
+}
+
+/*
+ * The register an exit's cookie names (GMW_REG_*). Copied to the stack
+ * first: the verifier takes no variable offset into the context.
+ */
+static __always_inline __u64 reg_by_number(struct pt_regs *ctx, __u8 r)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 regs[16] = {
+		ctx->ax, ctx->bx, ctx->cx, ctx->dx, ctx->si, ctx->di, ctx->bp, 0,
+		ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, 0, ctx->r15,
+	};
+
+	return regs[r & 15];
+#else
+	__u64 v = 0;
+
+	if (r < 31)
+		bpf_probe_read_kernel(&v, sizeof(v), &ctx->regs[r]);
+	return v;
+#endif
 }
 
 SEC("uprobe")
 int write_exit(struct pt_regs *ctx)
 {
-	if (track__release(NULL, current_goid(ctx), bpf_ktime_get_ns()))
+	__u64 cookie = bpf_get_attach_cookie(ctx), g = GO_G(ctx);
+	__u8 reg = GMW_COOKIE_REG(cookie);
+	__u32 pid = current_pid();
+	int held;
+
+	if (reg == GMW_REG_NONE) {
+		held = track__release_owned(&pid, pid, g);
+	} else {
+		held = track__release_map(&pid, reg_by_number(ctx, reg), pid, g);
+		if (GMW_COOKIE_FLAGS(cookie) & GMW_F_OWNER)
+			owner_del(&pid, g);
+	}
+	if (held)
 		count(GMW_C_WRITE_EXIT);
 	return 0;
 }
 
 static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 {
-	struct scratch *sc;
-	__u64 goid;
+	struct gmw_inflight me = {}, other = {};
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 pid = pid_tgid >> 32;
 	int v;
 
 	if (!map)
 		return 0;
 	count(GMW_C_READ);
-	sc = scratch__get();
-	if (!sc)
-		return 0;
-	goid = current_goid(ctx);
-	v = track__read_check(NULL, map, goid, bpf_ktime_get_ns(), stale_ns,
-			      map_flag(map) & flag_mask, &sc->other);
+	v = track__read_check(&pid, map, pid, GO_G(ctx), bpf_ktime_get_ns(), stale_ns,
+			      map_flag(map) & flag_mask, &other);
 	if (v == TRACK_CLEAR)
 		return 0;
-	if (v == TRACK_CONFLICT_UNSEEN)
-		side__unseen(&sc->other);
-	side__fill(ctx, &sc->me.side, goid, map);
-	conflict__emit(map, &sc->me.side, &sc->other);
+	inflight__fill(ctx, &me, map, bpf_get_attach_cookie(ctx), pid_tgid);
+	me.flag = map_flag(map);
+	conflict__emit(ctx, &me, &other, v == TRACK_CONFLICT_UNSEEN);
 	return 0;
 }
 
@@ -330,6 +407,17 @@ int iter_next(struct pt_regs *ctx)
 	return read_check(ctx, map);
 }
 
+/* The goroutine of a fatal or panic event, with its whole stack. */
+static __always_inline void side__here(struct pt_regs *ctx, struct gmw_side *s)
+{
+	struct gmw_inflight r = {};
+
+	inflight__fill(ctx, &r, 0, bpf_get_attach_cookie(ctx), bpf_get_current_pid_tgid());
+	side__from(s, &r);
+	s->stack[0] = PT_REGS_IP(ctx);
+	side__stack(s, &r);
+}
+
 static __always_inline struct gmw_message *message__start(struct pt_regs *ctx, __u32 type)
 {
 	struct gmw_message *e;
@@ -341,7 +429,7 @@ static __always_inline struct gmw_message *message__start(struct pt_regs *ctx, _
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
-	side__fill(ctx, &e->who, current_goid(ctx), 0);
+	side__here(ctx, &e->who);
 	return e;
 }
 
@@ -386,19 +474,25 @@ int fatal_enter(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * Recovered panics can be frequent: counted here, and sent without waking
+ * the loader, which drains the ring on its timer. Fatal events wake it.
+ */
 SEC("uprobe")
 int panic_enter(struct pt_regs *ctx)
 {
 	struct gmw_message *e;
+	__u32 pid = current_pid();
 
+	count(GMW_C_PANIC);
 	/* A panic inside a map function means its exit will never come. */
-	if (track__release(NULL, current_goid(ctx), bpf_ktime_get_ns()))
+	if (track__release_owned(&pid, pid, GO_G(ctx)))
 		count(GMW_C_PANIC_CLEAR);
 	e = message__start(ctx, GMW_EV_PANIC);
 	if (!e)
 		return 0;
 	message__value(e, GO_ARG1(ctx), GO_ARG2(ctx));
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -38,16 +38,32 @@ enum gmw_counter {
 	GMW_C_PANIC_CLEAR,	/* entries dropped because their goroutine panicked */
 	GMW_C_LOST,		/* records the alert ring had no room for */
 	GMW_C_TRACK_FULL,	/* entries the tracking table had no room for */
+	GMW_C_PAIRS_FULL,	/* conflicts not reported: the table of stack pairs was full */
+	GMW_C_PANIC,		/* runtime.gopanic calls (recovered ones included) */
+	GMW_C_STACK_MOVED,	/* conflicts whose other side left before its stack was read */
 	GMW_C__MAX,
 };
 
-/* Cookie attached to each uprobe: function index, operation, options. */
-#define GMW_COOKIE(fn, op, flags)	((__u64)(fn) | ((__u64)(op) << 16) | ((__u64)(flags) << 24))
+/*
+ * Cookie attached to each uprobe: function index, operation, options, and
+ * for an exit the register that holds the map there.
+ */
+#define GMW_COOKIE(fn, op, flags, reg)                                              \
+	((__u64)(fn) | ((__u64)(op) << 16) | ((__u64)(flags) << 24) | ((__u64)(reg) << 32))
 #define GMW_COOKIE_FN(c)		((__u16)(c))
 #define GMW_COOKIE_OP(c)		((__u8)((c) >> 16))
 #define GMW_COOKIE_FLAGS(c)		((__u8)((c) >> 24))
-/* The function returns early, before writing, on an empty map: skip those. */
-#define GMW_F_SKIP_EMPTY		0x1
+#define GMW_COOKIE_REG(c)		((__u8)((c) >> 32))
+/*
+ * The function's entry also records goroutine -> map in 'owners': one of
+ * its exits cannot name the map, or it can panic once inside.
+ */
+#define GMW_F_OWNER			0x1
+/*
+ * Registers by number: x86-64 rax rbx rcx rdx rsi rdi rbp rsp r8..r15 as
+ * 0..15; arm64 x0..x30 as 0..30. GMW_REG_NONE: the exit does not know.
+ */
+#define GMW_REG_NONE			0xff
 
 /* gmw_side.fn of a writer proven only by the map's write flag. */
 #define GMW_FN_UNSEEN			0xffff
@@ -62,7 +78,7 @@ struct gmw_side {
 	__u16 fn;		/* index into the loader's hooked-function table */
 	__u8 op;		/* enum gmw_op */
 	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
-	__u32 nframes;		/* valid entries in stack */
+	__u32 nframes;		/* valid entries in stack (0 or 1: not walked) */
 	__u32 stack_hash;	/* of ret_ip and stack: the same code path, the same hash */
 	__u32 pad;
 	__u64 gopc;		/* the go statement that created the goroutine (g.gopc) */
@@ -71,11 +87,27 @@ struct gmw_side {
 };
 _Static_assert(sizeof(struct gmw_side) == 248, "gmw_side layout");
 
-/* The last goroutine to write a map; exited once its exit probe fired. */
-struct gmw_writer {
-	struct gmw_side side;
-	__u64 exited;		/* ns at its exit probe, 0 while inside */
+/*
+ * A write in flight, as its entry probe records it: only what identifies
+ * it. Stacks are walked when a conflict needs them, while this goroutine
+ * is still inside its write and its callers' frames are intact.
+ */
+struct gmw_inflight {
+	__u64 map;
+	__u64 g;		/* runtime.g: the owner, and where its stack bounds are */
+	__u64 goid;
+	__u64 ts;		/* CLOCK_MONOTONIC ns at entry */
+	__u64 fp;		/* frame pointer at entry: the caller's frame */
+	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
+	__u64 stack_hi;		/* g.stack.hi at entry: to follow the stack if it moves */
+	__u32 pid;
+	__u32 tid;
+	__u16 fn;		/* index into the loader's hooked-function table */
+	__u8 op;		/* enum gmw_op */
+	__u8 flag;		/* map write flag byte at entry */
+	__u32 pad;
 };
+_Static_assert(sizeof(struct gmw_inflight) == 72, "gmw_inflight layout");
 
 struct gmw_conflict {
 	__u32 type;		/* GMW_EV_CONFLICT */

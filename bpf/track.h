@@ -3,21 +3,52 @@
  * Which goroutine is inside a write on which map: the detection rule, shared
  * by the BPF programs and the unit tests so both run the same code.
  *
- * A conflict is a goroutine entering an operation on a map while another
- * goroutine is between entry and exit of a write on it. Probes sit inside
- * whatever lock the caller holds, so correctly synchronized code can never
- * produce one.
+ * The table holds writes in flight only: a write's entry probe claims its
+ * map (insert if absent), every way out of the write releases it (delete,
+ * and only by the goroutine that holds it). A goroutine entering any
+ * operation on a map held by another goroutine is a conflict.
  *
- * The map's write flag at entry is the second signal: set means a write is
- * in progress right now (correctly synchronized code never sees it), which
- * also covers a writer past its exit probe that has not cleared the flag yet.
+ * Why correctly synchronized code never produces one. Let A and B be two
+ * goroutines whose operations on map M are ordered by a lock L (a mutex, an
+ * RWMutex, a channel: any happens-before edge works the same way).
+ *  1. Probes sit inside L: the entry probe is the map function's first
+ *     jump, after the caller took L; every exit probe sits on the write-flag
+ *     check before the flag is cleared, or on a way out of the function
+ *     that passes no such check (the planner finds every one of those by
+ *     walking all paths from the entry, user/plan.c). A panic inside the
+ *     function releases at runtime.gopanic, before any deferred unlock runs.
+ *  2. So A's release of M (a hash delete: a locked, hence ordered, kernel
+ *     operation on A's thread) happens before A clears the flag, which
+ *     happens before A releases L, before B acquires L, before B's entry
+ *     probe claims M. Across CPUs and threads the chain holds because each
+ *     link is a release/acquire pair (L's atomics, the hash bucket lock,
+ *     the uprobe trap being a serializing instruction), whatever thread A
+ *     migrated to between its entry and its exit (state is keyed by
+ *     goroutine and map, never by thread or CPU).
+ *  3. Hence when B claims M, A's record is gone: the claim succeeds. B sees
+ *     a record only if its owner has not reached its release, i.e. still
+ *     runs inside its write while B runs inside its own: a real race.
+ *  4. The write flag read at B's entry is cleared by A before A releases
+ *     L (point 2), so correctly synchronized code never sees it set either.
+ *  5. State lives in hash entries and on the BPF stack only, never in
+ *     per-CPU scratch (a preempted uprobe handler could find it
+ *     overwritten). A record copied out of an entry is checked to be for
+ *     this map and process before it accuses anyone: hash elements can be
+ *     reused for another key as soon as they are deleted.
+ *  6. Ownership is the goroutine's g (R14 / R28), the same at entry, after
+ *     morestack restarts the function (a re-entry, not a second writer),
+ *     and at every exit; a release deletes only its own record.
+ * What can still go wrong is a missed release (a path the planner could
+ * not see): such a record ages out after stale_ns and is counted, so the
+ * summary shows it instead of it accusing writers forever.
  *
- * The includer provides the two tables (st is passed through untouched):
- *   TRACK_LOOKUP(st, map)              -> struct gmw_writer * or NULL
- *   TRACK_INSERT(st, map, writer, excl) -> 0, or < 0 (excl: fail if present)
- *   TRACK_OWNER_GET(st, goid)          -> __u64 * (map) or NULL
- *   TRACK_OWNER_SET(st, goid, map)      -> 0, or < 0 when the table is full
- *   TRACK_OWNER_DEL(st, goid)
+ * The includer provides the tables (st is passed through untouched):
+ *   TRACK_CLAIM(st, map, rec)    -> 0; -EEXIST when held; other < 0: full
+ *   TRACK_LOOKUP(st, map)        -> const struct gmw_inflight * or NULL
+ *   TRACK_DELETE(st, map)
+ *   TRACK_OWNER_SET(st, g, map)  -> 0, or < 0 when the table is full
+ *   TRACK_OWNER_GET(st, g)       -> const __u64 * (map) or NULL
+ *   TRACK_OWNER_DEL(st, g)
  */
 #ifndef GOMAPWATCH_TRACK_H
 #define GOMAPWATCH_TRACK_H
@@ -31,110 +62,110 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+#define TRACK_EEXIST 17
+
 enum track_verdict {
 	TRACK_ENTERED,		/* recorded: this goroutine is now inside */
 	TRACK_REENTERED,	/* same goroutine again: morestack restarted it */
 	TRACK_CONFLICT,		/* another goroutine is inside a write */
 	TRACK_CONFLICT_UNSEEN,	/* the write flag is set by a write never seen entering */
-	TRACK_AGED,		/* replaced an entry whose exit never came */
+	TRACK_AGED,		/* replaced a record whose exit never came */
 	TRACK_FULL,		/* the table had no room */
 	TRACK_CLEAR,		/* (reads) nobody is inside */
 };
 
-static __always_inline int track__decide(const struct gmw_writer *in, __u64 goid,
-					 __u64 now, __u64 stale_ns, bool flag_set)
+/* Copy the record held for map into other; false if none (or not this map's). */
+static __always_inline bool track__holder(void *st, __u64 map, __u32 pid,
+					  struct gmw_inflight *other)
 {
+	const struct gmw_inflight *in = TRACK_LOOKUP(st, map);
+
 	if (!in)
-		return flag_set ? TRACK_CONFLICT_UNSEEN : TRACK_ENTERED;
-	if (in->exited) {
-		/* past its exit probe but the flag not cleared yet: still inside */
-		if (flag_set && in->side.goid != goid)
-			return TRACK_CONFLICT;
-		return TRACK_ENTERED;
-	}
-	if (in->side.goid == goid)
-		return TRACK_REENTERED;
-	/* An exit lost to a panic inside the function must not accuse forever. */
-	if (now > in->side.ts && now - in->side.ts > stale_ns)
-		return TRACK_AGED;
-	return TRACK_CONFLICT;
+		return false;
+	*other = *in;
+	/* the element may have been reused for another key meanwhile */
+	return other->map == map && other->pid == pid;
 }
 
-/* Goroutine goid left its write (its exit probe, or it panicked). 1 if it held one. */
-static __always_inline int track__release(void *st, __u64 goid, __u64 now)
+static __always_inline bool track__stale(const struct gmw_inflight *in, __u64 now,
+					 __u64 stale_ns)
 {
-	struct gmw_writer *in;
-	__u64 *mp, map;
-	int held = 0;
+	return now > in->ts && now - in->ts > stale_ns;
+}
 
-	mp = TRACK_OWNER_GET(st, goid);
+/*
+ * Goroutine g enters a write on map (me: its record). On TRACK_CONFLICT
+ * other holds the record of the goroutine inside.
+ */
+static __always_inline int track__write_enter(void *st, const struct gmw_inflight *me,
+					      __u64 stale_ns, bool flag_set, bool owner,
+					      struct gmw_inflight *other)
+{
+	int v = TRACK_ENTERED;
+	long err;
+
+	err = TRACK_CLAIM(st, me->map, me);
+	if (err == -TRACK_EEXIST) {
+		if (!track__holder(st, me->map, me->pid, other)) {
+			/* left between the two looks: one more try */
+			err = TRACK_CLAIM(st, me->map, me);
+		} else if (other->g == me->g) {
+			return TRACK_REENTERED;
+		} else if (!track__stale(other, me->ts, stale_ns)) {
+			return TRACK_CONFLICT;
+		} else {
+			/* its exit never came: take its place */
+			TRACK_DELETE(st, me->map);
+			err = TRACK_CLAIM(st, me->map, me);
+			v = TRACK_AGED;
+		}
+	}
+	if (err == -TRACK_EEXIST && track__holder(st, me->map, me->pid, other) &&
+	    other->g != me->g)
+		return TRACK_CONFLICT;
+	if (err)
+		return TRACK_FULL;
+	if (owner && TRACK_OWNER_SET(st, me->g, me->map)) {
+		/* an exit that looks the map up by goroutine would miss it */
+		TRACK_DELETE(st, me->map);
+		return TRACK_FULL;
+	}
+	return flag_set ? TRACK_CONFLICT_UNSEEN : v;
+}
+
+/* Goroutine g leaves its write on map: delete the record if it is g's. 1 if so. */
+static __always_inline int track__release_map(void *st, __u64 map, __u32 pid, __u64 g)
+{
+	const struct gmw_inflight *in = TRACK_LOOKUP(st, map);
+
+	if (!in || in->g != g || in->map != map || in->pid != pid)
+		return 0;
+	TRACK_DELETE(st, map);
+	return 1;
+}
+
+/* Goroutine g leaves the write its owner record names (a RET exit, a panic). */
+static __always_inline int track__release_owned(void *st, __u32 pid, __u64 g)
+{
+	const __u64 *mp = TRACK_OWNER_GET(st, g);
+	int held;
+
 	if (!mp)
 		return 0;
-	map = *mp;
-	in = TRACK_LOOKUP(st, map);
-	if (in && in->side.goid == goid && !in->exited) {
-		in->exited = now ? now : 1;
-		held = 1;
-	}
-	TRACK_OWNER_DEL(st, goid);
+	held = track__release_map(st, *mp, pid, g);
+	TRACK_OWNER_DEL(st, g);
 	return held;
 }
 
-static __always_inline int track__write_enter(void *st, __u64 map,
-					      const struct gmw_writer *me,
-					      __u64 stale_ns, bool flag_set,
-					      struct gmw_side *other)
-{
-	struct gmw_writer *in;
-	__u64 *mp;
-	int v;
-
-	in = TRACK_LOOKUP(st, map);
-	v = track__decide(in, me->side.goid, me->side.ts, stale_ns, flag_set);
-	if (v == TRACK_CONFLICT && in) {
-		*other = in->side;
-		return v;
-	}
-	if (v == TRACK_REENTERED || v == TRACK_CONFLICT_UNSEEN)
-		return v;
-	/* A goroutine is inside one map write at a time: any other is over. */
-	mp = TRACK_OWNER_GET(st, me->side.goid);
-	if (mp && *mp != map)
-		track__release(st, me->side.goid, me->side.ts);
-	if (TRACK_INSERT(st, map, me, !in)) {
-		/* Another CPU recorded its goroutine between lookup and insert. */
-		in = TRACK_LOOKUP(st, map);
-		if (in && in->side.goid != me->side.goid && !in->exited) {
-			*other = in->side;
-			return TRACK_CONFLICT;
-		}
-		return TRACK_FULL;
-	}
-	if (TRACK_OWNER_SET(st, me->side.goid, map)) {
-		/* Its exit could not find this entry: never leave it "inside". */
-		in = TRACK_LOOKUP(st, map);
-		if (in && in->side.goid == me->side.goid)
-			in->exited = me->side.ts ? me->side.ts : 1;
-		return TRACK_FULL;
-	}
-	return v;
-}
-
-/* A read or iteration: only checks, never records. */
-static __always_inline int track__read_check(void *st, __u64 map, __u64 goid,
+/* A read or iteration by goroutine g: only checks, never records. */
+static __always_inline int track__read_check(void *st, __u64 map, __u32 pid, __u64 g,
 					     __u64 now, __u64 stale_ns, bool flag_set,
-					     struct gmw_side *other)
+					     struct gmw_inflight *other)
 {
-	struct gmw_writer *in;
-	int v;
-
-	in = TRACK_LOOKUP(st, map);
-	v = track__decide(in, goid, now, stale_ns, flag_set);
-	if (v == TRACK_CONFLICT && in) {
-		*other = in->side;
-		return v;
-	}
-	return v == TRACK_CONFLICT_UNSEEN ? v : TRACK_CLEAR;
+	if (track__holder(st, map, pid, other) && other->g != g &&
+	    !track__stale(other, now, stale_ns))
+		return TRACK_CONFLICT;
+	return flag_set ? TRACK_CONFLICT_UNSEEN : TRACK_CLEAR;
 }
 
 #endif

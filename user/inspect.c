@@ -123,9 +123,10 @@ static void text_plan(const struct plan *p)
 		for (int k = 0; k < fn->npoints; k++) {
 			const struct probe_point *pp = &fn->points[k];
 
-			printf("    %-11s %#" PRIx64 " +%-5" PRIu64 " file %#-8" PRIx64 " %-26s %s\n",
+			printf("    %-11s %#" PRIx64 " +%-5" PRIu64 " file %#-8" PRIx64 " %-26s %s%s%s\n",
 			       probe_role__name(pp->role), pp->addr, pp->addr - fn->start,
-			       pp->file_off, pp->insn, pp->emulated ? "emulated" : "single-stepped");
+			       pp->file_off, pp->insn, pp->emulated ? "emulated" : "single-stepped",
+			       pp->why ? ", " : "", exit_reason__name(pp->why));
 		}
 	}
 }
@@ -171,6 +172,8 @@ static yyjson_mut_val *json_plan(yyjson_mut_doc *doc, const struct plan *p)
 			yyjson_mut_obj_add_uint(doc, q, "file_offset", pp->file_off);
 			yyjson_mut_obj_add_strcpy(doc, q, "instruction", pp->insn);
 			yyjson_mut_obj_add_bool(doc, q, "emulated", pp->emulated);
+			if (pp->why != WHY_NONE)
+				yyjson_mut_obj_add_str(doc, q, "reason", exit_reason__name(pp->why));
 		}
 	}
 	return arr;

@@ -276,12 +276,16 @@ static void learn_bias(struct session *s)
 
 static void watch(struct session *s)
 {
-	double t0 = now_s();
+	double t0 = now_s(), purged = t0;
 	uint64_t c[GMW_C__MAX], lost = 0;
 
 	while (!exiting) {
 		if (tracer__poll(s->tr, 100) < 0)
 			break;
+		if (now_s() - purged >= 1) {
+			tracer__purge(s->tr, env.stale_ms * 1000000ULL);
+			purged = now_s();
+		}
 		tracer__counters(s->tr, c);
 		if (c[GMW_C_LOST] > lost) {
 			report__lost(s->rep, c[GMW_C_LOST] - lost);
@@ -302,7 +306,7 @@ static void finish(struct session *s, double seconds)
 	char status[128], buf[256];
 
 	tracer__counters(s->tr, end.counters);
-	end.unfinished = tracer__unfinished(s->tr, env.stale_ms * 1000000ULL);
+	end.unfinished = tracer__unfinished(s->tr);
 	if (s->tgt.exited) {
 		target__describe(&s->tgt, status, sizeof(status));
 		if (report__fatal_message(s->rep) && target__exit_code(&s->tgt) == 2)

@@ -13,16 +13,17 @@ struct fn_spec {
 	const char *name;
 	uint8_t op;
 	enum probe_role role;
+	bool may_panic;		/* hashes a key of any type: can panic once inside */
 };
 
 static const struct fn_spec write_fns[] = {
-	{ "runtime.mapassign", GMW_OP_WRITE, ROLE_WRITE_ENTER },
+	{ "runtime.mapassign", GMW_OP_WRITE, ROLE_WRITE_ENTER, true },
 	{ "runtime.mapassign_fast32", GMW_OP_WRITE, ROLE_WRITE_ENTER },
 	{ "runtime.mapassign_fast32ptr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
 	{ "runtime.mapassign_fast64", GMW_OP_WRITE, ROLE_WRITE_ENTER },
 	{ "runtime.mapassign_fast64ptr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
 	{ "runtime.mapassign_faststr", GMW_OP_WRITE, ROLE_WRITE_ENTER },
-	{ "runtime.mapdelete", GMW_OP_DELETE, ROLE_WRITE_ENTER },
+	{ "runtime.mapdelete", GMW_OP_DELETE, ROLE_WRITE_ENTER, true },
 	{ "runtime.mapdelete_fast32", GMW_OP_DELETE, ROLE_WRITE_ENTER },
 	{ "runtime.mapdelete_fast64", GMW_OP_DELETE, ROLE_WRITE_ENTER },
 	{ "runtime.mapdelete_faststr", GMW_OP_DELETE, ROLE_WRITE_ENTER },
@@ -70,6 +71,26 @@ static const char *const map_fatal_names[] = {
 	"runtime.fatal", "runtime.throw", "internal/runtime/maps.fatal", NULL,
 };
 
+/*
+ * Functions that never return to their caller. A path ends at a call to
+ * one; calling a function that does return "noreturn" would hide a way
+ * out, so only names known to be final are here (plus runtime.panic*).
+ */
+static const char *const noreturn_names[] = {
+	"runtime.fatal", "runtime.throw", "internal/runtime/maps.fatal", "runtime.fatalthrow",
+	"runtime.fatalpanic", "runtime.gopanic", NULL,
+};
+
+static bool is_noreturn_name(const char *name)
+{
+	for (int i = 0; noreturn_names[i]; i++)
+		if (!strcmp(name, noreturn_names[i]))
+			return true;
+	/* panicIndex, panicshift, panicdivide, goPanicIndex...; not the checks */
+	return (!strncmp(name, "runtime.panic", 13) || !strncmp(name, "runtime.goPanic", 15)) &&
+	       strncmp(name, "runtime.panicCheck", 18) != 0;
+}
+
 const char *probe_role__name(enum probe_role r)
 {
 	static const char *const names[] = {
@@ -84,6 +105,17 @@ const char *probe_role__name(enum probe_role r)
 const char *exit_strategy__name(enum exit_strategy s)
 {
 	return s == EXIT_FLAG_CHECK ? "flag-check" : s == EXIT_RET ? "ret" : "none";
+}
+
+const char *exit_reason__name(enum exit_reason w)
+{
+	static const char *const names[] = {
+		[WHY_NONE] = "",
+		[WHY_FLAG_CHECK] = "flag-check",
+		[WHY_EARLY_RETURN] = "early-return",
+		[WHY_RET] = "ret",
+	};
+	return names[w];
 }
 
 /* Register family (rax/eax/ax/al -> 0 ...), or -1. */
@@ -190,27 +222,34 @@ static bool mem_is_flag(const struct disasm *d, const cs_x86_op *op)
 	       op->mem.base != X86_REG_RIP && op->mem.index == X86_REG_INVALID;
 }
 
+#define NOT_FLAG (-2)	/* base[] of a register that does not hold the flag */
+
 /*
  * Is this a test of the map's write flag? Every form recognised leaves
- * ZF = 1 exactly when the flag is clear.
+ * ZF = 1 exactly when the flag is clear. Returns the register family that
+ * holds the map (-1 when unknown), or NOT_FLAG. base[r] is that register
+ * for a register r loaded with the flag, else NOT_FLAG.
  */
-static bool is_flag_test(const struct disasm *d, const cs_insn *in, unsigned int flagregs)
+static int flag_test(const struct disasm *d, const cs_insn *in, const int base[16])
 {
 	const cs_x86 *x = &in->detail->x86;
 	const cs_x86_op *a = &x->operands[0], *b = &x->operands[1];
-	bool a_flag;
+	int where = NOT_FLAG, fa;
 
 	if ((in->id != X86_INS_TEST && in->id != X86_INS_CMP) || x->op_count != 2)
-		return false;
-	a_flag = mem_is_flag(d, a) ||
-		 (a->type == X86_OP_REG && reg_family(d->cs, a->reg) >= 0 &&
-		  (flagregs >> reg_family(d->cs, a->reg)) & 1);
-	if (!a_flag)
-		return false;
+		return NOT_FLAG;
+	if (mem_is_flag(d, a))
+		where = reg_family(d->cs, a->mem.base);
+	else if (a->type == X86_OP_REG && (fa = reg_family(d->cs, a->reg)) >= 0)
+		where = base[fa];
+	if (where == NOT_FLAG)
+		return NOT_FLAG;
 	if (b->type == X86_OP_IMM)
-		return in->id == X86_INS_TEST ? (b->imm & d->flag_mask) != 0 : b->imm == 0;
+		return (in->id == X86_INS_TEST ? (b->imm & d->flag_mask) != 0 : b->imm == 0) ?
+			       where : NOT_FLAG;
 	return in->id == X86_INS_TEST && b->type == X86_OP_REG && a->type == X86_OP_REG &&
-	       reg_family(d->cs, a->reg) == reg_family(d->cs, b->reg);
+			       reg_family(d->cs, a->reg) == reg_family(d->cs, b->reg) ?
+		       where : NOT_FLAG;
 }
 
 static unsigned int regs_written(const struct disasm *d, const cs_insn *in)
@@ -251,8 +290,20 @@ int hooked_fn__add_point(struct hooked_fn *f, const struct gobin *b, const cs_in
 	pp->role = role;
 	pp->emulated = b->machine == EM_AARCH64 ? arm64_insn__emulated(in) :
 						  is_jcc(in) || in->id == X86_INS_JMP;
+	pp->why = WHY_NONE;
+	pp->map_reg = -1;
 	snprintf(pp->insn, sizeof(pp->insn), "%.15s %.40s", in->mnemonic, in->op_str);
 	f->npoints++;
+	return 0;
+}
+
+int hooked_fn__add_exit(struct hooked_fn *f, const struct gobin *b, const cs_insn *in,
+			enum exit_reason why, int map_reg)
+{
+	if (hooked_fn__add_point(f, b, in, ROLE_WRITE_EXIT))
+		return -1;
+	f->points[f->npoints - 1].why = why;
+	f->points[f->npoints - 1].map_reg = map_reg;
 	return 0;
 }
 
@@ -276,41 +327,77 @@ static const cs_insn *entry_insn(const struct disasm *d)
 	return &d->insn[0];
 }
 
-/* Every write-flag check that calls fatal when the flag is found clear. */
+/* Carry base[] (see flag_test) across an instruction that writes w. */
+static void flagregs__clobber(int base[16], unsigned int w)
+{
+	for (int r = 0; r < 16; r++) {
+		if ((w >> r) & 1)
+			base[r] = NOT_FLAG;
+		else if (base[r] >= 0 && (w >> base[r]) & 1)
+			base[r] = -1;	/* still the flag, the map's register reused */
+	}
+}
+
+/* MOVZX/MOV reg, byte [map + flag_off]: base[reg] = map's register. */
+static bool flag_load(const struct disasm *d, const cs_insn *in, int base[16])
+{
+	const cs_x86 *x = &in->detail->x86;
+	int dst, src;
+
+	if ((in->id != X86_INS_MOVZX && in->id != X86_INS_MOV) || x->op_count != 2 ||
+	    x->operands[0].type != X86_OP_REG || !mem_is_flag(d, &x->operands[1]))
+		return false;
+	dst = reg_family(d->cs, x->operands[0].reg);
+	src = reg_family(d->cs, x->operands[1].mem.base);
+	if (dst < 0)
+		return false;
+	flagregs__clobber(base, 1u << dst);
+	base[dst] = src == dst ? -1 : src;
+	return true;
+}
+
+/*
+ * Every write-flag check that calls fatal when the flag is found clear,
+ * with the register that holds the map there (so the exit can name it).
+ */
 static int plan_flag_exits(const struct disasm *d, struct hooked_fn *f, const struct gobin *b)
 {
-	unsigned int flagregs = 0;
-	bool pending = false;
-	int found = 0;
+	int base[16], pending = NOT_FLAG, found = 0;
 
 	if (b->machine == EM_AARCH64)
 		return arm64__flag_exits(d, f);
+	for (int r = 0; r < 16; r++)
+		base[r] = NOT_FLAG;
 	for (size_t i = 0; i < d->n; i++) {
 		const cs_insn *in = &d->insn[i];
-		const cs_x86 *x = &in->detail->x86;
+		unsigned int w;
+		int t;
 
-		if (pending && (in->id == X86_INS_JE || in->id == X86_INS_JNE)) {
+		if (pending != NOT_FLAG && (in->id == X86_INS_JE || in->id == X86_INS_JNE)) {
 			bool to_t = leads_to_map_fatal(d, branch_target(in));
 			bool to_f = leads_to_map_fatal(d, in->address + in->size);
 
 			if ((in->id == X86_INS_JE && to_t) || (in->id == X86_INS_JNE && to_f)) {
-				if (hooked_fn__add_point(f, b, in, ROLE_WRITE_EXIT))
+				if (hooked_fn__add_exit(f, b, in, WHY_FLAG_CHECK, pending))
 					return -1;
 				found++;
 			}
 		}
-		if (is_flag_test(d, in, flagregs)) {
-			pending = true;
+		t = flag_test(d, in, base);
+		if (t != NOT_FLAG) {
+			pending = t;
 			continue;
 		}
-		if (!(pending && keeps_flags(in)))
-			pending = false;
-		if ((in->id == X86_INS_MOVZX || in->id == X86_INS_MOV) && x->op_count == 2 &&
-		    x->operands[0].type == X86_OP_REG && mem_is_flag(d, &x->operands[1])) {
-			flagregs |= 1u << reg_family(d->cs, x->operands[0].reg);
+		if (flag_load(d, in, base)) {
+			pending = NOT_FLAG;
 			continue;
 		}
-		flagregs &= ~regs_written(d, in);
+		w = regs_written(d, in);
+		if (pending == NOT_FLAG || !keeps_flags(in))
+			pending = NOT_FLAG;
+		else if (pending >= 0 && (w >> pending) & 1)
+			pending = -1;
+		flagregs__clobber(base, w);
 	}
 	return found;
 }
@@ -324,11 +411,145 @@ static int plan_ret_exits(const struct disasm *d, struct hooked_fn *f, const str
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->insn[i].id != X86_INS_RET)
 			continue;
-		if (hooked_fn__add_point(f, b, &d->insn[i], ROLE_WRITE_EXIT))
+		if (hooked_fn__add_exit(f, b, &d->insn[i], WHY_RET, -1))
 			return -1;
 		found++;
 	}
 	return found;
+}
+
+bool disasm__noreturn(const struct disasm *d, uint64_t target)
+{
+	size_t lo = 0, hi = d->nnoreturn;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (d->noreturn[mid] == target)
+			return true;
+		if (d->noreturn[mid] < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static enum flow x86_flow(const struct disasm *d, const cs_insn *in, uint64_t *target)
+{
+	const cs_x86 *x = &in->detail->x86;
+	bool imm = x->op_count == 1 && x->operands[0].type == X86_OP_IMM;
+
+	*target = imm ? (uint64_t)x->operands[0].imm : 0;
+	switch (in->id) {
+	case X86_INS_RET:
+		return FLOW_LEAVE;
+	case X86_INS_INT3:
+	case X86_INS_UD2:
+		return FLOW_STOP;
+	case X86_INS_CALL:
+		return imm && disasm__noreturn(d, *target) ? FLOW_STOP : FLOW_NEXT;
+	case X86_INS_JMP:
+		if (!imm)
+			return FLOW_UNKNOWN;
+		return *target >= d->fn_start && *target < d->fn_end ? FLOW_JUMP : FLOW_LEAVE;
+	default:
+		return is_jcc(in) || in->id == X86_INS_JCXZ || in->id == X86_INS_JECXZ ||
+				       in->id == X86_INS_JRCXZ ?
+			       FLOW_COND :
+			       FLOW_NEXT;
+	}
+}
+
+static size_t insn_pos(const struct disasm *d, uint64_t addr)
+{
+	ssize_t i = d->bin->machine == EM_AARCH64 ? arm64__index(d, addr) : insn_index(d, addr);
+
+	return i < 0 ? 0 : i;
+}
+
+static bool is_exit_point(const struct hooked_fn *f, uint64_t addr)
+{
+	for (int k = 0; k < f->npoints; k++)
+		if (f->points[k].role == ROLE_WRITE_EXIT && f->points[k].addr == addr)
+			return true;
+	return false;
+}
+
+struct walk {
+	const struct disasm *d;
+	uint8_t *seen;
+	size_t *todo, ntodo;
+};
+
+/* Queue the instruction at addr; -1 if no instruction starts there. */
+static int walk__push(struct walk *w, uint64_t addr)
+{
+	ssize_t i = w->d->bin->machine == EM_AARCH64 ? arm64__index(w->d, addr) :
+						       insn_index(w->d, addr);
+
+	if (i < 0)
+		return -1;
+	if (!w->seen[i]) {
+		w->seen[i] = 1;
+		w->todo[w->ntodo++] = i;
+	}
+	return 0;
+}
+
+/* Follow one instruction's successors; the ways out go to f as exits. */
+static int walk__step(struct walk *w, struct hooked_fn *f, const cs_insn *in)
+{
+	uint64_t t, next = in->address + in->size;
+	enum flow fl = w->d->bin->machine == EM_AARCH64 ? arm64__flow(w->d, in, &t) :
+							   x86_flow(w->d, in, &t);
+
+	switch (fl) {
+	case FLOW_NEXT:
+		return walk__push(w, next);
+	case FLOW_JUMP:
+		return walk__push(w, t);
+	case FLOW_COND:
+		return walk__push(w, next) || walk__push(w, t);
+	case FLOW_LEAVE:
+		return hooked_fn__add_exit(f, w->d->bin, in, WHY_EARLY_RETURN, -1);
+	case FLOW_STOP:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Every way out of the function that a goroutine can take after the entry
+ * probe without passing an exit probe gets an exit probe of its own:
+ * otherwise the goroutine stays "inside" and accuses the next correct
+ * writer (mapclear and mapdelete return early on an empty map). Calls are
+ * taken to return unless the callee is known never to (throw, panic).
+ * 0, or -1 when some path cannot be followed (an indirect jump).
+ */
+static int plan_early_exits(const struct disasm *d, struct hooked_fn *f, const cs_insn *entry)
+{
+	struct walk w = { .d = d };
+	int ret = -1;
+
+	w.seen = calloc(d->n, 1);
+	w.todo = malloc(d->n * sizeof(*w.todo));
+	if (!w.seen || !w.todo || walk__push(&w, entry->address))
+		goto out;
+	while (w.ntodo) {
+		const cs_insn *in = &d->insn[w.todo[--w.ntodo]];
+
+		if (is_exit_point(f, in->address))
+			continue;
+		if (walk__step(&w, f, in))
+			goto out;
+	}
+	ret = 0;
+out:
+	free(w.seen);
+	free(w.todo);
+	return ret;
 }
 
 static int disasm__load(struct disasm *d, const struct gobin *b, const struct gofunc *gf,
@@ -356,12 +577,35 @@ static int disasm__load(struct disasm *d, const struct gobin *b, const struct go
 	return 0;
 }
 
+/* Exits of a write function: flag checks, plus every way around them. */
+static int plan_write_exits(const struct disasm *d, struct hooked_fn *f, const struct fn_spec *s,
+			    const struct plan_opts *opts)
+{
+	int nentry = f->npoints, n = 0;
+
+	if (!opts->force_ret)
+		n = plan_flag_exits(d, f, d->bin);
+	if (n > 0 && plan_early_exits(d, f, &d->insn[insn_pos(d, f->points[0].addr)])) {
+		f->npoints = nentry;	/* a path we cannot follow: every RET then */
+		n = 0;
+	}
+	f->exit = n > 0 ? EXIT_FLAG_CHECK : EXIT_RET;
+	if (n <= 0)
+		n = plan_ret_exits(d, f, d->bin);
+	if (n <= 0)
+		return -1;
+	f->owner = s->may_panic;
+	for (int k = 0; k < f->npoints; k++)
+		if (f->points[k].role == ROLE_WRITE_EXIT && f->points[k].map_reg < 0)
+			f->owner = true;
+	return 0;
+}
+
 static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
 		   const struct plan_opts *opts, char *err, size_t errlen)
 {
 	struct gofunc gf;
 	struct hooked_fn *f;
-	int n = 0;
 
 	if (gobin__func(d->bin, s->name, &gf))
 		return 0;	/* not linked into this binary */
@@ -373,18 +617,13 @@ static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
 	f->op = s->op;
 	if (disasm__load(d, d->bin, &gf, err, errlen))
 		return -1;
+	d->fn_start = gf.start;
+	d->fn_end = gf.end;
 	if (hooked_fn__add_point(f, d->bin, entry_insn(d), s->role))
 		goto fail;
 	if (s->role == ROLE_WRITE_ENTER) {
-		if (!opts->force_ret)
-			n = plan_flag_exits(d, f, d->bin);
-		f->exit = n > 0 ? EXIT_FLAG_CHECK : EXIT_RET;
-		if (n <= 0)
-			n = plan_ret_exits(d, f, d->bin);
-		if (n <= 0)
+		if (plan_write_exits(d, f, s, opts))
 			goto fail;
-		/* Flag-check exits miss the early return on an empty map. */
-		f->skip_empty = f->exit == EXIT_FLAG_CHECK && s->op == GMW_OP_DELETE;
 		p->nwrite_fns++;
 	}
 	cs_free(d->insn, d->n);
@@ -405,6 +644,28 @@ static int plan_specs(struct plan *p, struct disasm *d, const struct fn_spec *sp
 		if (plan_fn(p, d, s, opts, err, errlen))
 			return -1;
 	return 0;
+}
+
+static int noreturn__add(const struct gofunc *f, void *ctx)
+{
+	struct disasm *d = ctx;
+	uint64_t *n;
+
+	if (!is_noreturn_name(f->name))
+		return 0;
+	n = realloc(d->noreturn, (d->nnoreturn + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	d->noreturn = n;
+	d->noreturn[d->nnoreturn++] = f->start;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int disasm__init(struct disasm *d, const struct gobin *b, const struct go_offsets *o,
@@ -430,6 +691,12 @@ static int disasm__init(struct disasm *d, const struct gobin *b, const struct go
 	for (int i = 0; map_fatal_names[i]; i++)
 		if (!gobin__func(b, map_fatal_names[i], &gf))
 			d->fatal_addr[i] = gf.start;
+	if (gobin__foreach_func(b, noreturn__add, d) < 0) {
+		snprintf(err, errlen, "out of memory");
+		cs_close(&d->cs);
+		return -1;
+	}
+	qsort(d->noreturn, d->nnoreturn, sizeof(*d->noreturn), cmp_u64);
 	return 0;
 }
 
@@ -463,6 +730,7 @@ int plan__build(struct plan *p, const struct gobin *b, const struct go_offsets *
 	ret = 0;
 out:
 	cs_close(&d.cs);
+	free(d.noreturn);
 	if (ret)
 		plan__free(p);
 	return ret;

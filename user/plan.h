@@ -28,12 +28,22 @@ enum exit_strategy {
 	EXIT_RET,		/* every RET: the check was not found */
 };
 
-#define PLAN_MAX_POINTS 24
+/* Why an exit probe sits where it does. */
+enum exit_reason {
+	WHY_NONE,		/* not an exit */
+	WHY_FLAG_CHECK,		/* the write-flag check before the flag is cleared */
+	WHY_EARLY_RETURN,	/* a way out that does not pass a flag check */
+	WHY_RET,		/* a RET of a function without a flag check */
+};
+
+#define PLAN_MAX_POINTS 32
 
 struct probe_point {
 	uint64_t addr;		/* link-time virtual address */
 	uint64_t file_off;	/* what the uprobe attaches to */
 	enum probe_role role;
+	enum exit_reason why;
+	int map_reg;		/* exits: register holding the map there (GMW_REG_*), or -1 */
 	bool emulated;		/* a jump the kernel emulates, not single-steps */
 	char insn[64];		/* "jbe 0x40fdc4" */
 };
@@ -42,7 +52,11 @@ struct hooked_fn {
 	char name[96];
 	uint64_t start, end;
 	uint8_t op;		/* enum gmw_op, 0 for fatal/panic hooks */
-	bool skip_empty;	/* exits only at the flag check: skip empty-map early returns */
+	/*
+	 * Its entry also records goroutine -> map: some exit cannot name the
+	 * map from a register, or the function can panic once inside.
+	 */
+	bool owner;
 	enum exit_strategy exit;
 	int npoints;
 	struct probe_point points[PLAN_MAX_POINTS];
@@ -65,6 +79,7 @@ int plan__build(struct plan *p, const struct gobin *b, const struct go_offsets *
 void plan__free(struct plan *p);
 const char *probe_role__name(enum probe_role r);
 const char *exit_strategy__name(enum exit_strategy s);
+const char *exit_reason__name(enum exit_reason w);
 int plan__npoints(const struct plan *p);
 
 #endif

@@ -294,7 +294,7 @@ int arm64__flag_exits(const struct disasm *d, struct hooked_fn *f)
 		const cs_insn *in = &d->insn[i];
 
 		if (flag_branch(d, in, &s, &clear) && leads_to_map_fatal(d, clear)) {
-			if (hooked_fn__add_point(f, d->bin, in, ROLE_WRITE_EXIT))
+			if (hooked_fn__add_exit(f, d->bin, in, WHY_FLAG_CHECK, -1))
 				return -1;
 			found++;
 		}
@@ -310,11 +310,44 @@ int arm64__ret_exits(const struct disasm *d, struct hooked_fn *f)
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->insn[i].id != ARM64_INS_RET)
 			continue;
-		if (hooked_fn__add_point(f, d->bin, &d->insn[i], ROLE_WRITE_EXIT))
+		if (hooked_fn__add_exit(f, d->bin, &d->insn[i], WHY_RET, -1))
 			return -1;
 		found++;
 	}
 	return found;
+}
+
+ssize_t arm64__index(const struct disasm *d, uint64_t addr)
+{
+	const cs_insn *in = insn_at(d, addr);
+
+	return in ? in - d->insn : -1;
+}
+
+enum flow arm64__flow(const struct disasm *d, const cs_insn *in, uint64_t *target)
+{
+	*target = 0;
+	switch (in->id) {
+	case ARM64_INS_RET:
+		return FLOW_LEAVE;
+	case ARM64_INS_BR:
+		return FLOW_UNKNOWN;
+	case ARM64_INS_BL:
+		return disasm__noreturn(d, branch_target(in)) ? FLOW_STOP : FLOW_NEXT;
+	case ARM64_INS_B:
+		*target = branch_target(in);
+		if (is_bcond(in))
+			return FLOW_COND;
+		return *target >= d->fn_start && *target < d->fn_end ? FLOW_JUMP : FLOW_LEAVE;
+	case ARM64_INS_CBZ:
+	case ARM64_INS_CBNZ:
+	case ARM64_INS_TBZ:
+	case ARM64_INS_TBNZ:
+		*target = branch_target(in);
+		return FLOW_COND;
+	default:
+		return FLOW_NEXT;
+	}
 }
 
 /*

@@ -487,10 +487,11 @@ static void summary__text(const struct report *r, const struct report_end *e)
 	fprintf(r->out, "fatal errors: %d; repeated panics (counted, not printed): %" PRIu64 "\n",
 		r->nfatal, r->msg_repeats);
 	fprintf(r->out, "entries whose exit never came: %" PRIu64 " aged out, %" PRIu64
-		" cleared by a panic, %d still open\n",
-		c[GMW_C_AGED], c[GMW_C_PANIC_CLEAR], e->unfinished);
-	fprintf(r->out, "lost: %" PRIu64 " alert records, %" PRIu64 " untracked writes\n",
-		c[GMW_C_LOST], c[GMW_C_TRACK_FULL]);
+		" cleared by a panic (of %" PRIu64 " panics), %d still open\n",
+		c[GMW_C_AGED], c[GMW_C_PANIC_CLEAR], c[GMW_C_PANIC], e->unfinished);
+	fprintf(r->out, "lost: %" PRIu64 " alert records, %" PRIu64 " untracked writes, %" PRIu64
+		" conflicts unreported (stack-pair table full)\n",
+		c[GMW_C_LOST], c[GMW_C_TRACK_FULL], c[GMW_C_PAIRS_FULL]);
 	if (e->target_status)
 		fprintf(r->out, "target: %s\n", e->target_status);
 	fflush(r->out);
@@ -523,6 +524,9 @@ static void summary__json(const struct report *r, const struct report_end *e)
 	yyjson_mut_obj_add_int(doc, root, "unfinished", e->unfinished);
 	yyjson_mut_obj_add_uint(doc, root, "lost", c[GMW_C_LOST]);
 	yyjson_mut_obj_add_uint(doc, root, "untracked", c[GMW_C_TRACK_FULL]);
+	yyjson_mut_obj_add_uint(doc, root, "unreported_pairs_full", c[GMW_C_PAIRS_FULL]);
+	yyjson_mut_obj_add_uint(doc, root, "panics", c[GMW_C_PANIC]);
+	yyjson_mut_obj_add_uint(doc, root, "other_side_left", c[GMW_C_STACK_MOVED]);
 	if (e->target_status)
 		yyjson_mut_obj_add_str(doc, root, "target", e->target_status);
 	json__emit(doc, r->out);

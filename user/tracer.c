@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libbpf lifecycle: open -> set rodata -> load -> attach -> poll -> destroy. */
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ struct tracer {
 	int nlinks;
 	pid_t pid;
 	const char *path;
+	uint64_t aged;		/* records purged here because their exit never came */
 };
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -96,7 +99,8 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
 			const struct probe_point *pp, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts,
-		    .bpf_cookie = GMW_COOKIE(fi, f->op, f->skip_empty ? GMW_F_SKIP_EMPTY : 0));
+		    .bpf_cookie = GMW_COOKIE(fi, f->op, f->owner ? GMW_F_OWNER : 0,
+					     pp->map_reg < 0 ? GMW_REG_NONE : pp->map_reg));
 	struct bpf_link *link;
 
 	link = bpf_program__attach_uprobe_opts(role_prog(t->skel, pp->role), t->pid, t->path,
@@ -138,11 +142,14 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 	return 0;
 }
 
+/* Records sent without a wakeup (panics) are picked up by the consume. */
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
 	int ret = ring_buffer__poll(t->rb, timeout_ms);
 
-	return ret == -EINTR ? 0 : ret;
+	if (ret == -EINTR)
+		ret = 0;
+	return ret < 0 ? ret : ring_buffer__consume(t->rb);
 }
 
 int tracer__drain(struct tracer *t)
@@ -164,6 +171,7 @@ void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX])
 		for (int i = 0; i < ncpu; i++)
 			out[c] += vals[i];
 	}
+	out[GMW_C_AGED] += t->aged;
 	free(vals);
 }
 
@@ -177,21 +185,89 @@ uint64_t tracer__pair_count(void *tp, const struct gmw_pair_key *k)
 	return n;
 }
 
-int tracer__unfinished(struct tracer *t, uint64_t stale_ns)
+static uint64_t mono_ns(void)
 {
-	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
-	struct gmw_proc_key key, next, *prev = NULL;
-	struct gmw_writer w;
 	struct timespec ts;
-	uint64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, &w) && !w.exited && now - w.side.ts > stale_ns)
-			n++;
-		key = next;
-		prev = &key;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool pid_gone(__u32 pid)
+{
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+/* Delete the keys of fd that drop() picks; the keys are collected first. */
+static int table__purge(int fd, size_t vsize, bool (*drop)(const void *k, const void *v, void *c),
+			void *ctx)
+{
+	struct gmw_proc_key key, cur, *prev = NULL, *doomed = NULL;
+	int n = 0, cap = 0;
+	uint8_t val[256];
+
+	if (vsize > sizeof(val))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, val) && drop(&key, val, ctx)) {
+			if (n == cap) {
+				struct gmw_proc_key *d = realloc(doomed, (cap = cap * 2 + 16) * sizeof(*d));
+
+				if (!d)
+					break;
+				doomed = d;
+			}
+			doomed[n++] = key;
+		}
+		cur = key;
+		prev = &cur;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &doomed[i]);
+	free(doomed);
+	return n;
+}
+
+struct purge_ctx {
+	uint64_t now, stale_ns;
+};
+
+static bool writer_stale(const void *k, const void *v, void *c)
+{
+	const struct gmw_inflight *w = v;
+	const struct purge_ctx *p = c;
+
+	return pid_gone(w->pid) || (p->now > w->ts && p->now - w->ts > p->stale_ns);
+}
+
+static bool owner_gone(const void *k, const void *v, void *c)
+{
+	return pid_gone(((const struct gmw_proc_key *)k)->pid);
+}
+
+/*
+ * What grows without it: records whose exit never came (counted as aged
+ * out, as the kernel counts the ones it replaces) and whatever a process
+ * that exited (-b) left behind.
+ */
+void tracer__purge(struct tracer *t, uint64_t stale_ns)
+{
+	struct purge_ctx p = { .now = mono_ns(), .stale_ns = stale_ns };
+
+	t->aged += table__purge(bpf_map__fd(t->skel->maps.writers), sizeof(struct gmw_inflight),
+				writer_stale, &p);
+	table__purge(bpf_map__fd(t->skel->maps.owners), sizeof(__u64), owner_gone, NULL);
+}
+
+int tracer__unfinished(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
+	struct gmw_proc_key key, cur, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		n++;
+		cur = key;
+		prev = &cur;
 	}
 	return n;
 }

@@ -29,8 +29,10 @@ int tracer__poll(struct tracer *t, int timeout_ms);
 int tracer__drain(struct tracer *t);
 void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX]);
 uint64_t tracer__pair_count(void *t, const struct gmw_pair_key *k);
-/* Write entries still held whose exit never came within stale_ns. */
-int tracer__unfinished(struct tracer *t, uint64_t stale_ns);
+/* Writes still held: at the end of a run, the ones whose exit never came. */
+int tracer__unfinished(struct tracer *t);
+/* Drop records older than stale_ns and those of processes that exited. */
+void tracer__purge(struct tracer *t, uint64_t stale_ns);
 void tracer__destroy(struct tracer *t);
 
 #endif

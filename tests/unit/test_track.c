@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The detection rule (bpf/track.h) fed synthetic event sequences through an
- * in-memory stand-in for the two BPF hash tables.
+ * in-memory stand-in for the two BPF hash tables, with the same semantics:
+ * a claim inserts only if absent, a lookup returns the element itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,206 +19,239 @@
 struct table {
 	struct {
 		bool used;
-		__u64 map;
-		struct gmw_writer side;
+		struct gmw_inflight rec;
 	} w[NSLOT];
 	struct {
 		bool used;
-		__u64 goid, map;
+		__u64 g, map;
 	} o[NSLOT];
 	bool full;		/* simulate a table with no room */
 	bool owners_full;	/* ... or an owners table with none */
+	int vanish;		/* lookups that find nothing, as if the holder just left */
+	__u64 reused_for;	/* lookups return an element reused for this map */
 };
 
-static struct gmw_writer *t_lookup(struct table *t, __u64 map);
-static int t_insert(struct table *t, __u64 map, const struct gmw_writer *s, bool excl);
-static __u64 *t_owner(struct table *t, __u64 goid);
-static int t_owner_set(struct table *t, __u64 goid, __u64 map);
-static void t_owner_del(struct table *t, __u64 goid);
+static long t_claim(struct table *t, const struct gmw_inflight *rec);
+static const struct gmw_inflight *t_lookup(struct table *t, __u64 map);
+static void t_delete(struct table *t, __u64 map);
+static const __u64 *t_owner(struct table *t, __u64 g);
+static int t_owner_set(struct table *t, __u64 g, __u64 map);
+static void t_owner_del(struct table *t, __u64 g);
 
+#define TRACK_CLAIM(st, m, rec)		t_claim(st, rec)
 #define TRACK_LOOKUP(st, m)		t_lookup(st, m)
-#define TRACK_INSERT(st, m, s, excl)	t_insert(st, m, s, excl)
-#define TRACK_OWNER_GET(st, g)		t_owner(st, g)
+#define TRACK_DELETE(st, m)		t_delete(st, m)
 #define TRACK_OWNER_SET(st, g, m)	t_owner_set(st, g, m)
+#define TRACK_OWNER_GET(st, g)		t_owner(st, g)
 #define TRACK_OWNER_DEL(st, g)		t_owner_del(st, g)
 #include "track.h"
 
-static struct gmw_writer *t_lookup(struct table *t, __u64 map)
+static int slot(struct table *t, __u64 map)
 {
 	for (int i = 0; i < NSLOT; i++)
-		if (t->w[i].used && t->w[i].map == map)
-			return &t->w[i].side;
-	return NULL;
+		if (t->w[i].used && t->w[i].rec.map == map)
+			return i;
+	return -1;
 }
 
-static int t_insert(struct table *t, __u64 map, const struct gmw_writer *s, bool excl)
+static long t_claim(struct table *t, const struct gmw_inflight *rec)
 {
-	struct gmw_writer *in = t_lookup(t, map);
-
-	if (in) {
-		if (excl)
-			return -17;
-		*in = *s;
-		return 0;
-	}
+	if (slot(t, rec->map) >= 0)
+		return -TRACK_EEXIST;
 	for (int i = 0; i < NSLOT && !t->full; i++)
 		if (!t->w[i].used) {
 			t->w[i].used = true;
-			t->w[i].map = map;
-			t->w[i].side = *s;
+			t->w[i].rec = *rec;
 			return 0;
 		}
 	return -7;
 }
 
-static __u64 *t_owner(struct table *t, __u64 goid)
+static const struct gmw_inflight *t_lookup(struct table *t, __u64 map)
+{
+	static struct gmw_inflight reused;
+	int i = slot(t, map);
+
+	if (t->vanish > 0 && t->vanish--)
+		return NULL;
+	if (i >= 0 && t->reused_for) {
+		reused = t->w[i].rec;
+		reused.map = t->reused_for;
+		return &reused;
+	}
+	return i < 0 ? NULL : &t->w[i].rec;
+}
+
+static void t_delete(struct table *t, __u64 map)
+{
+	int i = slot(t, map);
+
+	if (i >= 0)
+		t->w[i].used = false;
+}
+
+static const __u64 *t_owner(struct table *t, __u64 g)
 {
 	for (int i = 0; i < NSLOT; i++)
-		if (t->o[i].used && t->o[i].goid == goid)
+		if (t->o[i].used && t->o[i].g == g)
 			return &t->o[i].map;
 	return NULL;
 }
 
-static int t_owner_set(struct table *t, __u64 goid, __u64 map)
+static int t_owner_set(struct table *t, __u64 g, __u64 map)
 {
-	__u64 *m = t_owner(t, goid);
-
-	if (m) {
-		*m = map;
-		return 0;
-	}
+	for (int i = 0; i < NSLOT; i++)
+		if (t->o[i].used && t->o[i].g == g) {
+			t->o[i].map = map;
+			return 0;
+		}
 	for (int i = 0; i < NSLOT && !t->owners_full; i++)
 		if (!t->o[i].used) {
 			t->o[i].used = true;
-			t->o[i].goid = goid;
+			t->o[i].g = g;
 			t->o[i].map = map;
 			return 0;
 		}
 	return -7;
 }
 
-static void t_owner_del(struct table *t, __u64 goid)
+static void t_owner_del(struct table *t, __u64 g)
 {
 	for (int i = 0; i < NSLOT; i++)
-		if (t->o[i].used && t->o[i].goid == goid)
+		if (t->o[i].used && t->o[i].g == g)
 			t->o[i].used = false;
 }
 
 #define STALE 1000000000ULL	/* 1 s, as gomapwatch's default */
 #define M1 0xc000010000ULL
 #define M2 0xc000020000ULL
+#define PID 4242
+#define G(n) (0xc000100000ULL + (n) * 0x1000)	/* goroutine n's runtime.g */
 
-static int enter_flag(struct table *t, __u64 map, __u64 goid, __u64 ts, bool flag,
-		      struct gmw_side *other)
+static int enter_opts(struct table *t, __u64 map, int g, __u64 ts, bool flag, bool owner,
+		      struct gmw_inflight *other)
 {
-	struct gmw_writer me = { .side = { .goid = goid, .ts = ts, .op = GMW_OP_WRITE } };
+	struct gmw_inflight me = { .map = map, .g = G(g), .goid = g, .ts = ts, .pid = PID };
 
-	return track__write_enter(t, map, &me, STALE, flag, other);
+	return track__write_enter(t, &me, STALE, flag, owner, other);
 }
 
-static int enter(struct table *t, __u64 map, __u64 goid, __u64 ts, struct gmw_side *other)
+static int enter(struct table *t, __u64 map, int g, __u64 ts, struct gmw_inflight *other)
 {
-	return enter_flag(t, map, goid, ts, false, other);
+	return enter_opts(t, map, g, ts, false, false, other);
 }
 
-/* live: an entry whose exit has not been seen */
-static bool live(struct table *t, __u64 map)
+static int leave(struct table *t, __u64 map, int g)
 {
-	struct gmw_writer *w = t_lookup(t, map);
+	return track__release_map(t, map, PID, G(g));
+}
 
-	return w && !w->exited;
+static bool held(struct table *t, __u64 map)
+{
+	return slot(t, map) >= 0;
 }
 
 static void overlap_is_conflict(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	/* the second to enter cannot claim: exactly one of two decides "entered" */
 	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_CONFLICT);
 	assert_int_equal(other.goid, 7);
 	assert_int_equal(other.ts, 100);
-	/* the first writer's exit still finds its own entry */
-	assert_int_equal(track__release(&t, 7, 1000), 1);
-	assert_false(live(&t, M1));
+	/* the first writer's exit still finds its own record; 9 never held one */
+	assert_int_equal(leave(&t, M1, 9), 0);
+	assert_int_equal(leave(&t, M1, 7), 1);
+	assert_false(held(&t, M1));
 }
 
 static void sequential_writes_never_conflict(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	/* a mutex's worth of strictly alternating writers, many times over */
 	for (__u64 i = 0; i < 1000; i++) {
-		__u64 g = 1 + i % 5;
+		int g = 1 + i % 5;
 
 		assert_int_equal(enter(&t, M1, g, i * 10, &other), TRACK_ENTERED);
-		assert_int_equal(track__release(&t, g, i * 10 + 5), 1);
+		assert_int_equal(leave(&t, M1, g), 1);
 	}
-	assert_false(live(&t, M1));
+	assert_false(held(&t, M1));
+}
+
+static void exits_by_goroutine_never_conflict(void **state)
+{
+	struct table t = {};
+	struct gmw_inflight other = {};
+
+	/* RET exits that cannot name the map find it through the owner record */
+	for (__u64 i = 0; i < 1000; i++) {
+		int g = 1 + i % 5;
+
+		assert_int_equal(enter_opts(&t, M1 + (i % 3) * 64, g, i * 10, false, true, &other),
+				 TRACK_ENTERED);
+		assert_int_equal(track__release_owned(&t, PID, G(g)), 1);
+	}
+	assert_false(held(&t, M1));
+	assert_null(t_owner(&t, G(1)));
 }
 
 static void different_maps_do_not_conflict(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	assert_int_equal(enter(&t, M2, 9, 150, &other), TRACK_ENTERED);
-	assert_int_equal(track__release(&t, 9, 1000), 1);
-	assert_int_equal(track__release(&t, 7, 1000), 1);
+	assert_int_equal(leave(&t, M2, 9), 1);
+	assert_int_equal(leave(&t, M1, 7), 1);
 }
 
 static void reentry_after_stack_growth(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	/* morestack restarts the function: its entry probe fires again */
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	assert_int_equal(enter(&t, M1, 7, 180, &other), TRACK_REENTERED);
-	assert_int_equal(t_lookup(&t, M1)->side.ts, 100);
-	assert_int_equal(track__release(&t, 7, 1000), 1);
+	assert_int_equal(t_lookup(&t, M1)->ts, 100);
+	assert_int_equal(leave(&t, M1, 7), 1);
 	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
 }
 
 static void exit_never_seen_ages_out(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	/* within the window it is still a conflict ... */
 	assert_int_equal(enter(&t, M1, 9, 100 + STALE / 2, &other), TRACK_CONFLICT);
-	/* ... after it, the entry is replaced, not blamed */
+	/* ... after it, the record is replaced, not blamed */
 	assert_int_equal(enter(&t, M1, 9, 200 + STALE, &other), TRACK_AGED);
-	assert_int_equal(t_lookup(&t, M1)->side.goid, 9);
-	assert_int_equal(track__release(&t, 9, 1000), 1);
-	/* the lost goroutine's late exit finds nothing of its own */
-	assert_int_equal(track__release(&t, 7, 1000), 0);
+	assert_int_equal(t_lookup(&t, M1)->goid, 9);
+	/* the lost goroutine's late exit does not release 9's record */
+	assert_int_equal(leave(&t, M1, 7), 0);
+	assert_true(held(&t, M1));
+	assert_int_equal(leave(&t, M1, 9), 1);
 }
 
-static void panic_releases_the_entry(void **state)
+static void panic_releases_the_record(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
-	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	assert_int_equal(enter_opts(&t, M1, 7, 100, false, true, &other), TRACK_ENTERED);
 	/* gopanic on goroutine 7: the write was abandoned */
-	assert_int_equal(track__release(&t, 7, 1000), 1);
+	assert_int_equal(track__release_owned(&t, PID, G(7)), 1);
 	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_ENTERED);
-}
-
-static void next_write_elsewhere_ends_the_last(void **state)
-{
-	struct table t = {};
-	struct gmw_side other = {};
-
-	/* goroutine 7 left M1 without an exit we saw, then writes M2 */
-	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
-	assert_int_equal(enter(&t, M2, 7, 200, &other), TRACK_ENTERED);
-	assert_false(live(&t, M1));
-	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
+	/* a panic of a goroutine that writes nothing releases nothing */
+	assert_int_equal(track__release_owned(&t, PID, G(8)), 0);
+	assert_true(held(&t, M1));
 }
 
 static void exit_of_a_write_seen_only_half(void **state)
@@ -225,65 +259,103 @@ static void exit_of_a_write_seen_only_half(void **state)
 	struct table t = {};
 
 	/* attached mid-call: an exit with no entry is ignored */
-	assert_int_equal(track__release(&t, 42, 1000), 0);
+	assert_int_equal(leave(&t, M1, 42), 0);
+	assert_int_equal(track__release_owned(&t, PID, G(42)), 0);
 }
 
 static void read_checks_only(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
-	assert_int_equal(track__read_check(&t, M1, 9, 50, STALE, false, &other), TRACK_CLEAR);
-	assert_false(live(&t, M1));
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 50, STALE, false, &other),
+			 TRACK_CLEAR);
+	assert_false(held(&t, M1));
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
-	assert_int_equal(track__read_check(&t, M1, 9, 150, STALE, false, &other), TRACK_CONFLICT);
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 150, STALE, false, &other),
+			 TRACK_CONFLICT);
 	assert_int_equal(other.goid, 7);
 	/* a goroutine reading the map it is itself writing is not a conflict */
-	assert_int_equal(track__read_check(&t, M1, 7, 150, STALE, false, &other), TRACK_CLEAR);
-}
-
-static void flag_still_set_after_exit_probe(void **state)
-{
-	struct table t = {};
-	struct gmw_side other = {};
-
-	/* 7 passed its exit probe but has not cleared the flag when 9 enters */
-	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
-	assert_int_equal(track__release(&t, 7, 150), 1);
-	assert_int_equal(enter_flag(&t, M1, 9, 160, true, &other), TRACK_CONFLICT);
-	assert_int_equal(other.goid, 7);
-	/* with the flag clear, the same order is an ordinary handover */
-	assert_int_equal(enter_flag(&t, M1, 9, 170, false, &other), TRACK_ENTERED);
+	assert_int_equal(track__read_check(&t, M1, PID, G(7), 150, STALE, false, &other),
+			 TRACK_CLEAR);
+	/* nor is a record whose exit never came */
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 200 + STALE, STALE, false, &other),
+			 TRACK_CLEAR);
 }
 
 static void flag_set_with_no_record_is_unseen_writer(void **state)
 {
 	struct table t = {};
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
-	/* a write that began before attach */
-	assert_int_equal(enter_flag(&t, M1, 9, 100, true, &other), TRACK_CONFLICT_UNSEEN);
-	assert_int_equal(track__read_check(&t, M2, 9, 100, STALE, true, &other),
+	/* a write that began before attach, or one whose record was lost */
+	assert_int_equal(enter_opts(&t, M1, 9, 100, true, false, &other), TRACK_CONFLICT_UNSEEN);
+	/* the one entering is recorded all the same, and leaves */
+	assert_int_equal(leave(&t, M1, 9), 1);
+	assert_int_equal(track__read_check(&t, M2, PID, G(9), 100, STALE, true, &other),
 			 TRACK_CONFLICT_UNSEEN);
+}
+
+static void holder_that_just_left_is_no_conflict(void **state)
+{
+	struct table t = {};
+	struct gmw_inflight other = {};
+
+	/* 7's record is there at the claim and gone at the lookup: claim again */
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	t.vanish = 1;
+	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_CONFLICT);
+	assert_int_equal(leave(&t, M1, 7), 1);
+	t.vanish = 1;
+	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
+}
+
+static void element_reused_for_another_map_accuses_nobody(void **state)
+{
+	struct table t = {};
+	struct gmw_inflight other = {};
+
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	/* the element found holds another map's record: no verdict from it */
+	t.reused_for = M2;
+	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_FULL);
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 200, STALE, false, &other),
+			 TRACK_CLEAR);
+	/* and its owner's release is not fooled either */
+	assert_int_equal(leave(&t, M1, 7), 0);
+}
+
+static void other_process_same_address(void **state)
+{
+	struct table t = {};
+	struct gmw_inflight other = {};
+
+	/* with -b two processes share the table; the key carries the pid */
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	assert_int_equal(track__read_check(&t, M1, PID + 1, G(9), 150, STALE, false, &other),
+			 TRACK_CLEAR);
+	assert_int_equal(track__release_map(&t, M1, PID + 1, G(7)), 0);
 }
 
 static void full_owners_table_never_leaves_a_writer_inside(void **state)
 {
 	struct table t = { .owners_full = true };
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
-	/* 7's exit could never find its entry: it must not accuse 9 */
-	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_FULL);
-	assert_false(live(&t, M1));
-	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_FULL);
+	/* 7's exit could never find its record: it must not accuse 9 */
+	assert_int_equal(enter_opts(&t, M1, 7, 100, false, true, &other), TRACK_FULL);
+	assert_false(held(&t, M1));
+	assert_int_equal(enter_opts(&t, M1, 9, 200, false, true, &other), TRACK_FULL);
+	assert_false(held(&t, M1));
 }
 
 static void full_table_is_reported(void **state)
 {
 	struct table t = { .full = true };
-	struct gmw_side other = {};
+	struct gmw_inflight other = {};
 
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_FULL);
+	assert_false(held(&t, M1));
 }
 
 int main(void)
@@ -291,15 +363,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(overlap_is_conflict),
 		cmocka_unit_test(sequential_writes_never_conflict),
+		cmocka_unit_test(exits_by_goroutine_never_conflict),
 		cmocka_unit_test(different_maps_do_not_conflict),
 		cmocka_unit_test(reentry_after_stack_growth),
 		cmocka_unit_test(exit_never_seen_ages_out),
-		cmocka_unit_test(panic_releases_the_entry),
-		cmocka_unit_test(next_write_elsewhere_ends_the_last),
+		cmocka_unit_test(panic_releases_the_record),
 		cmocka_unit_test(exit_of_a_write_seen_only_half),
 		cmocka_unit_test(read_checks_only),
-		cmocka_unit_test(flag_still_set_after_exit_probe),
 		cmocka_unit_test(flag_set_with_no_record_is_unseen_writer),
+		cmocka_unit_test(holder_that_just_left_is_no_conflict),
+		cmocka_unit_test(element_reused_for_another_map_accuses_nobody),
+		cmocka_unit_test(other_process_same_address),
 		cmocka_unit_test(full_owners_table_never_leaves_a_writer_inside),
 		cmocka_unit_test(full_table_is_reported),
 	};

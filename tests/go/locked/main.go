@@ -1,12 +1,17 @@
-// locked writes and deletes one shared map from many goroutines, every
-// access under one mutex, as hard as it can: heavy contention, no race.
-// A tracer must report no conflict here.
+// locked uses every kind of map operation from many goroutines, each one
+// correctly synchronized, as hard as it can: shared maps under one mutex,
+// reads and iteration under an RWMutex, goroutine-local maps without one.
+// Key kinds: int32, int64, string, pointer, float, struct, interface,
+// generic (Go 1.18+); values up to 2 KiB; assign, delete (also on empty and
+// nil maps, and with unhashable keys, a recovered panic inside the runtime),
+// clear on empty and non-empty maps and the range-delete idiom, growth,
+// maps.Clone (Go 1.21+). A tracer must report no conflict here.
 //
 // Output (stdout), one line each, never interleaved:
 //
 //	pid <PID>                 first line
-//	worker <i> goid <G>       one per worker, before any map write
-//	ok writes=<N>             last line; N counts writes and deletes; exit 0
+//	worker <i> goid <G>       one per worker, before any map operation
+//	ok writes=<N>             last line; N counts map operations; exit 0
 package main
 
 import (
@@ -23,80 +28,240 @@ import (
 
 type pair struct{ a, b int }
 
-var (
-	mu   sync.Mutex
-	m64  = map[uint64]int{}
-	mstr = map[string]int{}
-	mgen = map[pair]int{}
-)
+type node struct{ v int }
+
+type big struct{ b [40]int64 } // > 128 bytes: the generic mapassign
+
+type fat [1100]byte // > 1024 bytes: mapaccess1_fat / mapaccess2_fat
 
 const nkeys = 1024
 
-var keys [nkeys]string
+var (
+	mu   sync.Mutex
+	m32  = map[int32]int{}
+	m64  = map[int64]int{}
+	mstr = map[string]int{}
+	mptr = map[*node]int{}
+	mflt = map[float64]int{}
+	mst  = map[pair]int{}
+	mbig = map[int]big{}
+	mfat = map[int]fat{}
+	mif  = map[interface{}]int{}
+	mclr = map[int]int{}
+	mgrw = map[uint64]int{}
+	// empty on purpose: deletes and clears take their early returns
+	e32  = map[int32]int{}
+	e64  = map[int64]int{}
+	estr = map[string]int{}
+	egen = map[pair]int{}
+	eif  = map[interface{}]int{}
+	mnil map[string]int
 
-var stop int32 // set once -seconds have passed
+	rw  sync.RWMutex
+	mrd = map[uint64]int{}
 
-// writer holds the lock around every map write and delete; it returns the
-// number of operations done.
+	keys  [nkeys]string
+	nodes [nkeys]*node
+	stop  int32 // set once -seconds have passed
+)
+
+// op runs operation i of the round for worker id under the right lock and
+// returns how many map operations it did.
 //
 //go:noinline
-func writer(kind string, id int) int {
+func op(id, i int) int {
+	k := (id*nkeys/8 + i) % nkeys
+	k2 := (k + nkeys/2) % nkeys
+	switch i % 16 {
+	case 0:
+		return locked(func() int { m32[int32(k)] = i; delete(m32, int32(k2)); return 2 })
+	case 1:
+		return locked(func() int { m64[int64(k)] = i; delete(m64, int64(k2)); return 2 })
+	case 2:
+		return locked(func() int { mstr[keys[k]] = i; delete(mstr, keys[k2]); return 2 })
+	case 3:
+		return locked(func() int { mptr[nodes[k]] = i; delete(mptr, nodes[k2]); return 2 })
+	case 4:
+		return locked(func() int { mflt[float64(k)/3] = i; delete(mflt, float64(k2)/3); return 2 })
+	case 5:
+		return locked(func() int { mst[pair{k, id}] = i; delete(mst, pair{k2, id}); return 2 })
+	case 6:
+		return locked(func() int { mbig[k] = big{}; delete(mbig, k2); return 2 })
+	case 7:
+		return locked(func() int {
+			v := mfat[k]
+			v[0]++
+			mfat[k] = v
+			_, ok := mfat[k2]
+			if ok {
+				delete(mfat, k2)
+			}
+			return 3
+		})
+	case 8:
+		return locked(func() int { mif[k] = i; mif[keys[k]] = i; delete(mif, k2); return 3 })
+	case 9:
+		return locked(clears)
+	case 10:
+		return locked(func() int {
+			delete(e32, int32(k))
+			delete(e64, int64(k))
+			delete(estr, keys[k])
+			delete(egen, pair{k, k})
+			delete(eif, k)
+			delete(mnil, keys[k])
+			_ = mnil[keys[k]]
+			return 7
+		})
+	case 11:
+		return locked(func() int { return grow(i) })
+	case 12:
+		return reads(k, i)
+	case 13:
+		return locked(func() int { return newer(k, i) })
+	case 14:
+		return local(k)
+	default:
+		if i%64 != 15 {
+			return locked(func() int { _, ok := m32[int32(k)]; _ = m64[int64(k)]; _, _ = mstr[keys[k]]; _ = ok; return 3 })
+		}
+		// panics inside the runtime's map functions, recovered
+		return locked(unhashable) + nilAssign()
+	}
+}
+
+func locked(f func() int) int {
+	mu.Lock()
+	defer mu.Unlock()
+	return f()
+}
+
+// clears empties a map that has keys and then the empty map again, by
+// clear() (Go 1.21+) and by the range-delete idiom: both are mapclear.
+func clears() int {
+	for j := 0; j < 8; j++ {
+		mclr[j] = j
+	}
+	n := 8 + clearMap(mclr) + clearMap(mclr)
+	mclr[1] = 1
+	for k := range mclr {
+		delete(mclr, k)
+	}
+	for k := range mclr {
+		delete(mclr, k)
+	}
+	return n + 3
+}
+
+// grow makes a shared map grow (evacuation in mapassign and mapdelete),
+// then empties it.
+func grow(i int) int {
+	for j := 0; j < 200; j++ {
+		mgrw[uint64(i*200+j)] = j
+	}
+	for k := range mgrw {
+		if k%2 == 0 {
+			delete(mgrw, k)
+		}
+	}
+	n := 200 + len(mgrw) + clearMap(mgrw)
+	return n
+}
+
+// reads reads and iterates under a read lock, writes under the write lock.
+func reads(k, i int) int {
+	if i%8 == 12%8 && i%3 == 0 {
+		rw.Lock()
+		mrd[uint64(k)] = i
+		delete(mrd, uint64((k+1)%nkeys))
+		rw.Unlock()
+		return 2
+	}
+	rw.RLock()
+	defer rw.RUnlock()
+	n := 0
+	_ = mrd[uint64(k)]
+	_, ok := mrd[uint64(k)+1]
+	for range mrd {
+		if n++; n > 4 {
+			break
+		}
+	}
+	_ = ok
+	return n + 2
+}
+
+// local uses a map no other goroutine sees: no lock needed.
+func local(k int) int {
+	m := make(map[int]string)
+	for j := 0; j < 20; j++ {
+		m[k+j] = keys[j]
+	}
+	delete(m, k)
+	for kk := range m {
+		delete(m, kk)
+		break
+	}
+	n := 22 + clearMap(m)
+	return n
+}
+
+// unhashable panics inside mapassign and mapdelete (hash of an unhashable
+// type), on a map with keys and on an empty one.
+func unhashable() (n int) {
+	for _, m := range []map[interface{}]int{mif, eif} {
+		func() {
+			defer func() { _ = recover() }()
+			n++
+			m[[]int{1}] = 1
+		}()
+		func() {
+			defer func() { _ = recover() }()
+			n++
+			delete(m, []int{1})
+		}()
+	}
+	return n
+}
+
+// nilAssign panics in mapassign on a nil map, recovered.
+func nilAssign() int {
+	defer func() { _ = recover() }()
+	mnil["x"] = 1
+	return 1
+}
+
+func worker(id int) int {
 	ops := 0
 	for i := 0; atomic.LoadInt32(&stop) == 0; i++ {
-		k := (id*nkeys/8 + i) % nkeys
-		mu.Lock()
-		switch kind {
-		case "fast64":
-			m64[uint64(k)] = i
-			if i%4 == 0 {
-				delete(m64, uint64((k+nkeys/2)%nkeys))
-			}
-		case "faststr":
-			mstr[keys[k]] = i
-			if i%4 == 0 {
-				delete(mstr, keys[(k+nkeys/2)%nkeys])
-			}
-		default:
-			mgen[pair{k, id}] = i
-			if i%4 == 0 {
-				delete(mgen, pair{(k + nkeys/2) % nkeys, id})
-			}
-		}
-		mu.Unlock()
-		ops++
-		if i%4 == 0 {
-			ops++
-		}
+		ops += op(id, i)
 	}
 	return ops
 }
 
-func startWorkers(workers int, kind string, ready, done *sync.WaitGroup, start chan struct{}, total *int64) {
+func startWorkers(workers int, ready, done *sync.WaitGroup, start chan struct{}, total *int64) {
 	for i := 0; i < workers; i++ {
 		go func(id int) {
 			defer done.Done()
 			fx.Say("worker %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
-			atomic.AddInt64(total, int64(writer(kind, id)))
+			atomic.AddInt64(total, int64(worker(id)))
 		}(i)
 	}
 }
 
 func main() {
-	workers := flag.Int("workers", 8, "writer goroutines")
-	seconds := flag.Float64("seconds", 5, "how long to write, after -sleep")
-	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before writing")
-	kind := flag.String("kind", "fast64", "map key type: fast64|faststr|generic")
+	workers := flag.Int("workers", 8, "worker goroutines")
+	seconds := flag.Float64("seconds", 5, "how long to run, after -sleep")
+	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before the map operations")
 	flag.Parse()
-	switch *kind {
-	case "fast64", "faststr", "generic":
-	default:
-		fmt.Fprintf(os.Stderr, "locked: bad -kind %q\n", *kind)
-		os.Exit(1)
-	}
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%04d", i)
+		nodes[i] = &node{i}
+	}
+	for i := 0; i < nkeys; i++ {
+		mrd[uint64(i)] = i
 	}
 	// Same thread count as racy, so the two differ only in the lock.
 	if runtime.GOMAXPROCS(0) < 2 {
@@ -109,7 +274,7 @@ func main() {
 	start := make(chan struct{})
 	ready.Add(*workers)
 	done.Add(*workers)
-	startWorkers(*workers, *kind, &ready, &done, start, &total)
+	startWorkers(*workers, &ready, &done, start, &total)
 	ready.Wait()
 	time.Sleep(*sleep)
 	close(start)

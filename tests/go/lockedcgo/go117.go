@@ -1,0 +1,1 @@
+../locked/go117.go

@@ -1,0 +1,1 @@
+../locked/go118_old.go

@@ -1,0 +1,1 @@
+../locked/go121.go

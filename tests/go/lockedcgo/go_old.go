@@ -1,0 +1,1 @@
+../locked/go_old.go
