@@ -25,7 +25,7 @@ static struct env {
 	const char *output;
 	long stale_ms;
 	char **cmd;
-} env = { .stale_ms = 1000 };
+} env = { .stale_ms = 10000 };
 
 static volatile sig_atomic_t exiting;
 
@@ -61,7 +61,8 @@ static const struct argp_option options[] = {
 	{ "exit-probes", OPT_EXIT_PROBES, "auto|ret", 0,
 	  "Exit probe placement: the write-flag check (auto) or every RET" },
 	{ "stale-ms", OPT_STALE, "MS", 0,
-	  "A write with no exit after MS ms is forgotten (default 1000)" },
+	  "A write with no exit after MS ms is forgotten (default 10000: on a loaded "
+	  "machine a goroutine can wait seconds inside a write)" },
 	{ "verbose", 'v', NULL, 0, "Print the probe plan" },
 	{},
 };

@@ -41,3 +41,43 @@ skip_or_fail() {
 		skip=$((skip + 1))
 	fi
 }
+
+# rate NAME RUNS MIN FUNC ARGS...: FUNC RUNS times, each in a subshell with
+# set -e and its own scratch $T/<i>; prints the rate, fails below MIN. The
+# rate is the assertion: retrying until a detection comes would hide a
+# recall regression.
+rate() {
+	local name=$1 runs=$2 min=$3 k=0 i st base=$T
+	shift 3
+	for ((i = 1; i <= runs; i++)); do
+		T=$base/$i
+		mkdir -p "$T"
+		( set -e; "$@" ) >"$T/log" 2>&1
+		st=$?
+		[ "$st" -ne 0 ] || k=$((k + 1))
+	done
+	T=$base
+	echo "$name: $k/$runs runs (at least $min wanted)"
+	if [ "$k" -lt "$min" ]; then
+		tail -5 "$T/$runs/log"
+		die "$name: $k/$runs runs"
+	fi
+}
+
+# The summary of a run of correctly synchronized code that ended with the
+# target: no conflict; every recorded write left or panicked; nothing aged
+# out, left open, untracked or lost; re-entries (stack growth) a small
+# fraction; panics seen and released where the locked fixture makes them.
+clean_summary='.conflicts == 0 and .writes > 10000
+	and .write_exits + .cleared_by_panic == .writes
+	and .aged_out == 0 and .unfinished == 0 and .untracked == 0 and .lost == 0
+	and .unreported_pairs_full == 0 and .reentries * 20 < .writes'
+
+# locked_summary FILE [--reads]: the summary in FILE is clean_summary, with
+# the locked fixture's recovered panics (and reads with --reads) counted
+locked_summary() {
+	local want="$clean_summary and .panics > 0 and .cleared_by_panic > 0"
+	[ "${2:-}" != --reads ] || want="$want and .reads > 10000"
+	events "$1" summary | jq -e "$want" >/dev/null || die "summary: $(events "$1" summary)"
+	events "$1" summary | jq -c '{writes, write_exits, cleared_by_panic, reentries, reads, panics, aged_out, unfinished}'
+}

@@ -58,6 +58,7 @@ while read -r tag version; do
 	run "$tag-panics" t_panics "$fx"
 	run "$tag-inspect" t_inspect "$fx" "$version"
 	run "$tag-read-write" t_read_write "$fx"
+	run "$tag-reads-locked" t_reads "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
@@ -68,7 +69,7 @@ run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
 run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
 run unknown-version t_unknown_version "$GMW_FIXTURES/$tag"
 run deleted-and-namespaced t_deleted_and_namespaced "$GMW_FIXTURES/$tag"
-run reads t_reads "$GMW_FIXTURES/$tag"
+run stress t_stress "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid

@@ -22,60 +22,60 @@ check_racy_events() {
 			and (.stack[0].file | endswith("tests/go/racy/main.go"))))] | length > 0' "$ev" >/dev/null
 }
 
-# The runtime can kill the racy program before two writes overlap under
-# the probes; a few attempts make a detection all but certain.
+# One run of racy: a conflict naming two goroutines it printed, one summary,
+# and gomapwatch exits with racy's own status (2: a Go fatal error; swiss
+# maps can also die of "small map with no empty slot (concurrent map
+# writes?)").
+racy_once() {
+	local fx=$1 bin=${2:-racy} status=0
+	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/$bin" >"$T/out" 2>"$T/err" || status=$?
+	check_racy_events "$T/ev" "$T/out"
+	[ "$(events "$T/ev" summary | wc -l)" -eq 1 ] || die "want one summary"
+	if [ -n "$(events "$T/ev" fatal)" ]; then
+		[ "$status" -eq 2 ] || die "racy died of a fatal error but gomapwatch exited $status"
+		grep -qF "exited with status 2 after a Go fatal error: $(events "$T/ev" fatal | head -1 | jq -r .message)" "$T/err" ||
+			die "stderr does not say the command died of a Go fatal error: $(grep gomapwatch "$T/err")"
+	fi
+}
+
+# The runtime can kill racy before two writes overlap under the probes: the
+# detection rate over 10 runs is the assertion.
 t_racy_conflicts() {
-	local fx=$1 i status
-	for i in 1 2 3 4 5; do
-		status=0
-		"$GMW" --json -o "$T/ev" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || status=$?
-		check_racy_events "$T/ev" "$T/out" || { echo "attempt $i: no conflict yet"; continue; }
-		[ "$(events "$T/ev" summary | wc -l)" -eq 1 ] || die "want one summary"
-		# gomapwatch exits with the command's own status (2: Go fatal error)
-		# (swiss maps can also die of "small map with no empty slot (concurrent map writes?)")
-		if [ -n "$(events "$T/ev" fatal)" ]; then
-			[ "$status" -eq 2 ] || die "racy died of a fatal error but gomapwatch exited $status"
-			grep -qF "exited with status 2 after a Go fatal error: $(events "$T/ev" fatal | head -1 | jq -r .message)" "$T/err" ||
-				die "stderr does not say the command died of a Go fatal error: $(grep gomapwatch "$T/err")"
-		fi
-		jq -c 'select(.type == "conflict")' "$T/ev" | head -1
-		return 0
-	done
-	die "no conflict naming both printed goroutines in 5 runs"
+	rate "racy detected" 10 9 racy_once "$1"
+	jq -c 'select(.type == "conflict")' "$T/1/ev" | head -1
+}
+
+racy_text_once() {
+	local fx=$1 blocks distinct
+	"$GMW" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || true
+	grep -q '^=== CONFLICT write/write on map 0x' "$T/out"
+	grep -qE "^  entering: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+		die "no entering side"
+	grep -qE "^  already inside: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
+		die "no already-inside side"
+	grep -qE "^      main.writer /.*tests/go/racy/main.go:$(racy_line)\$" "$T/out" ||
+		die "the user's map-writing line is not symbolized"
+	grep -q '^--- gomapwatch summary' "$T/out" || die "no summary"
+	grep -qE '^conflicts: [0-9]+ \([0-9]+ distinct\)' "$T/out" || die "no conflict count"
+	# one block per distinct conflict: repeats are counted, not printed
+	blocks=$(grep -c '^=== CONFLICT' "$T/out")
+	distinct=$(sed -nE 's/^conflicts: [0-9]+ \(([0-9]+) distinct\)/\1/p' "$T/out")
+	[ "$blocks" -eq "$distinct" ] || die "$blocks blocks for $distinct distinct conflicts"
 }
 
 t_racy_text() {
-	local fx=$1 i
-	for i in 1 2 3 4 5; do
-		"$GMW" -d 30 -- "$fx/racy" >"$T/out" 2>"$T/err" || true
-		grep -q '^=== CONFLICT write/write on map 0x' "$T/out" || continue
-		grep -qE "^  entering: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
-			die "no entering side"
-		grep -qE "^  already inside: goroutine [0-9]+ \[pid [0-9]+ tid [0-9]+\] in runtime.mapassign_fast64" "$T/out" ||
-			die "no already-inside side"
-		grep -qE "^      main.writer /.*tests/go/racy/main.go:$(racy_line)\$" "$T/out" ||
-			die "the user's map-writing line is not symbolized"
-		grep -q '^--- gomapwatch summary' "$T/out" || die "no summary"
-		grep -qE '^conflicts: [0-9]+ \([0-9]+ distinct\)' "$T/out" || die "no conflict count"
-		# one block per distinct conflict: repeats are counted, not printed
-		local blocks distinct
-		blocks=$(grep -c '^=== CONFLICT' "$T/out")
-		distinct=$(sed -nE 's/^conflicts: [0-9]+ \(([0-9]+) distinct\)/\1/p' "$T/out")
-		[ "$blocks" -eq "$distinct" ] || die "$blocks blocks for $distinct distinct conflicts"
-		return 0
-	done
-	die "no conflict block in 5 runs"
+	rate "racy detected, text" 5 4 racy_text_once "$1"
 }
 
+# Every map operation under its lock (tests/go/locked): nothing to report,
+# and the counters add up.
 t_locked() {
 	local fx=$1
 	expect_status 0 "$GMW" --json -o "$T/ev" -- "$fx/locked" -seconds 5 >"$T/out"
 	valid_ndjson "$T/ev"
 	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
 	[ -z "$(events "$T/ev" conflict)" ] || die "conflict reported on correctly locked code: $(events "$T/ev" conflict | head -1)"
-	events "$T/ev" summary | jq -e '.conflicts == 0 and .writes > 10000 and .write_exits > 10000' >/dev/null ||
-		die "summary: $(events "$T/ev" summary)"
-	events "$T/ev" summary
+	locked_summary "$T/ev"
 }
 
 t_stackgrow() {
@@ -103,30 +103,24 @@ t_fatal() {
 	echo "$ev" | jq -c '{message, goroutine, frames: [.stack[].function]}'
 }
 
+attach_once() {
+	local fx=$1 pid
+	"$fx/racy" -sleep 2s >"$T/out" 2>/dev/null &
+	wait_line "$T/out" '^worker 3 goid'
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	expect_status 0 "$GMW" -p "$pid" --json -o "$T/ev" -d 30
+	wait "$!" 2>/dev/null || true
+	check_racy_events "$T/ev" "$T/out"
+}
+
 t_attach_pid() {
-	local fx=$1 i pid
-	for i in 1 2 3; do
-		"$fx/racy" -sleep 2s >"$T/out" 2>/dev/null &
-		wait_line "$T/out" '^worker 3 goid'
-		pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
-		expect_status 0 "$GMW" -p "$pid" --json -o "$T/ev" -d 30
-		wait "$!" 2>/dev/null || true
-		check_racy_events "$T/ev" "$T/out" && return 0
-		echo "attempt $i: no conflict yet"
-	done
-	die "no conflict with -p in 3 runs"
+	rate "racy detected with -p" 5 4 attach_once "$1"
 }
 
 t_pie_stripped() {
-	local fx=$1 b i ok
+	local fx=$1 b
 	for b in racy.pie racy.stripped; do
-		ok=
-		for i in 1 2 3 4 5; do
-			"$GMW" --json -o "$T/ev" -d 30 -- "$fx/$b" >"$T/out" 2>/dev/null || true
-			check_racy_events "$T/ev" "$T/out" && { ok=1; break; }
-		done
-		[ -n "$ok" ] || die "$b: no symbolized conflict in 5 runs"
-		echo "$b: ok"
+		rate "$b detected" 5 4 racy_once "$fx" "$b"
 	done
 }
 
@@ -178,11 +172,13 @@ t_duration() {
 	events "$T/ev2" summary | jq -e '.seconds < 2.5' >/dev/null || die "did not stop after 1 s"
 }
 
+# --reads on every operation under its lock: reads and iterations are
+# checked (the counter says so) and none is a conflict.
 t_reads() {
 	local fx=$1
-	expect_status 0 "$GMW" --reads --json -o "$T/ev" -- "$fx/locked" -seconds 2 >"$T/out"
-	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code with --reads"
-	events "$T/ev" summary | jq -e '.conflicts == 0' >/dev/null
+	expect_status 0 "$GMW" --reads --json -o "$T/ev" -- "$fx/locked" -seconds 3 >"$T/out"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code with --reads: $(events "$T/ev" conflict | head -1)"
+	locked_summary "$T/ev" --reads
 }
 
 t_help() {
@@ -357,55 +353,82 @@ t_unknown_version() {
 }
 
 # --reads: a reader entering while a writer is inside is a read/write conflict.
-t_read_write() {
-	local fx=$1 i
-	for i in 1 2 3 4 5 6 7 8; do
-		"$GMW" --reads --json -o "$T/ev" -d 30 -- "$fx/racyread" >"$T/out" 2>/dev/null || true
-		valid_ndjson "$T/ev"
-		awk '$1 == "reader" { print $4 }' "$T/out" | sort >"$T/readers"
-		awk '$1 == "writer" { print $3 }' "$T/out" >"$T/writer"
-		jq -e -s --arg w "$(cat "$T/writer")" '[.[] | select(.type == "conflict" and .kind == "read/write")
-			| select(.sides[0].op == "read" and .sides[0].stack[0].function == "main.reader"
-				and .sides[1].op == "write" and (.sides[1].goroutine | tostring) == $w
-				and .sides[1].stack[0].function == "main.writer")
-			| .sides[0].goroutine] | length > 0' "$T/ev" >/dev/null || continue
-		jq -r 'select(.type == "conflict") | .sides[0].goroutine' "$T/ev" | sort -u >"$T/seen"
-		[ -z "$(comm -23 "$T/seen" "$T/readers")" ] || die "a reader the fixture never printed"
-		return 0
-	done
-	die "no read/write conflict in 8 runs"
+read_write_once() {
+	local fx=$1
+	"$GMW" --reads --json -o "$T/ev" -d 30 -- "$fx/racyread" >"$T/out" 2>/dev/null || true
+	valid_ndjson "$T/ev"
+	awk '$1 == "reader" { print $4 }' "$T/out" | sort >"$T/readers"
+	awk '$1 == "writer" { print $3 }' "$T/out" >"$T/writer"
+	jq -e -s --arg w "$(cat "$T/writer")" '[.[] | select(.type == "conflict" and .kind == "read/write")
+		| select(.sides[0].op == "read" and .sides[0].stack[0].function == "main.reader"
+			and .sides[1].op == "write" and (.sides[1].goroutine | tostring) == $w
+			and .sides[1].stack[0].function == "main.writer")
+		| .sides[0].goroutine] | length > 0' "$T/ev" >/dev/null
+	jq -r 'select(.type == "conflict") | .sides[0].goroutine' "$T/ev" | sort -u >"$T/seen"
+	[ -z "$(comm -23 "$T/seen" "$T/readers")" ] || die "a reader the fixture never printed"
 }
 
-# attach_check OUT CMD...: start racy (CMD), attach with -p while it sleeps,
-# and look for a conflict naming its goroutines; a few tries.
-attach_check() {
-	local out=$1 i pid
-	shift
-	for i in 1 2 3; do
-		"$@" >"$out" 2>/dev/null &
-		wait_line "$out" '^worker 3 goid'
-		[ -z "${AFTER_START:-}" ] || eval "$AFTER_START"
-		pid=$(awk '$1 == "pid" { print $2 }' "$out")
-		expect_status 0 "$GMW" -p "$pid" --json -o "$out.ev" -d 30
-		check_racy_events "$out.ev" "$out" && return 0
-	done
-	return 1
+t_read_write() {
+	rate "read/write detected" 8 6 read_write_once "$1"
+}
+
+# attach_once CMD...: start racy (CMD), attach with -p while it sleeps,
+# expect a conflict naming its goroutines. $AFTER_START runs once racy is up.
+attach_cmd_once() {
+	local pid
+	"$@" >"$T/out" 2>/dev/null &
+	wait_line "$T/out" '^worker 3 goid'
+	[ -z "${AFTER_START:-}" ] || eval "$AFTER_START"
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	expect_status 0 "$GMW" -p "$pid" --json -o "$T/ev" -d 30
+	check_racy_events "$T/ev" "$T/out"
+}
+
+deleted_once() {
+	mkdir -p "$T/deploy"
+	AFTER_START='rm -f "$T/deploy/racy"' attach_cmd_once \
+		sh -c 'cp "$1" "$2" && exec "$2" -sleep 3s' sh "$1" "$T/deploy/racy"
+}
+
+# a private tmpfs holds the binary: invisible from this namespace
+namespaced_once() {
+	mkdir -p "$T/deploy"
+	AFTER_START='[ ! -e "$T/deploy/racy" ] || die "visible outside its namespace"' \
+		attach_cmd_once unshare --mount --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/racy" && exec "$1/racy" -sleep 3s' \
+		sh "$T/deploy" "$1"
 }
 
 # Through /proc/PID/exe: a binary deleted after a deploy, and one that only
 # exists inside another mount namespace (as in a container), still attach.
 t_deleted_and_namespaced() {
 	local fx=$1
-	mkdir -p "$T/deploy"
 	cp "$fx/racy" "$T/racy"
-	AFTER_START='rm -f "$T/deploy/racy"' attach_check "$T/out" \
-		sh -c 'cp "$1" "$2" && exec "$2" -sleep 3s' sh "$T/racy" "$T/deploy/racy" ||
-		die "deleted binary: no conflict"
-	# a private tmpfs holds the binary: invisible from this namespace
-	AFTER_START='[ ! -e "$T/deploy/racy" ] || die "visible outside its namespace"' \
-		attach_check "$T/out2" unshare --mount --propagation private sh -c \
-		'mount -t tmpfs none "$1" && cp "$2" "$1/racy" && exec "$1/racy" -sleep 3s' \
-		sh "$T/deploy" "$T/racy" || die "namespaced binary: no conflict"
+	rate "deleted binary detected" 3 2 deleted_once "$T/racy"
+	rate "namespaced binary detected" 3 2 namespaced_once "$T/racy"
+}
+
+# 10,000 goroutines churning shared maps (each under its own lock, replaced
+# all the time, so the addresses of freed maps come back) and goroutine-local
+# ones: no conflict, the tables never full, gomapwatch's memory flat.
+# GMW_STRESS_SECONDS (default 15) sets the length; a minute is the long run.
+t_stress() {
+	local fx=$1 secs=${GMW_STRESS_SECONDS:-15} g rss0 rss1
+	"$GMW" --json -o "$T/ev" -- "$fx/stress" -seconds "$secs" >"$T/out" 2>"$T/err" &
+	g=$!
+	wait_line "$T/out" '^pid '
+	sleep 3
+	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$g/status")
+	sleep "$((secs - 4))"
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$g/status")
+	expect_status 0 wait "$g"
+	grep -q '^ok maps=' "$T/out" || die "stress did not finish: $(cat "$T/err")"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict under stress: $(events "$T/ev" conflict | head -1)"
+	events "$T/ev" summary | jq -e "$clean_summary" >/dev/null || die "summary: $(events "$T/ev" summary)"
+	[ "$(sed -nE 's/^ok maps=([0-9]+).*/\1/p' "$T/out")" -gt 100000 ] || die "too few maps: $(tail -1 "$T/out")"
+	[ $((rss1 - rss0)) -lt 4096 ] || die "gomapwatch grew from $rss0 to $rss1 kB"
+	echo "$(tail -1 "$T/out"); gomapwatch RSS $rss0 -> $rss1 kB"
+	events "$T/ev" summary | jq -c '{writes, write_exits, reentries, aged_out, unfinished, untracked}'
 }
 
 # Attaching to and detaching from correctly locked code while it runs, again
