@@ -21,9 +21,9 @@ const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte *
 const volatile __u64 stale_ns = 1000000000ULL;
 
 /*
- * Writes in flight, by map. Not preallocated and not LRU: an element is
- * never evicted from under its owner, and the table holds only writes
- * going on right now (a handful), whatever the number of maps.
+ * The last write of each map written lately, by map. Not preallocated and
+ * not LRU: an element is never evicted from under its owner; the loader
+ * deletes exited records of maps not written again.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

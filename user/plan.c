@@ -118,7 +118,10 @@ const char *exit_reason__name(enum exit_reason w)
 	return names[w];
 }
 
-/* Register family (rax/eax/ax/al -> 0 ...), or -1. */
+/* Register family (rax/eax/ax/al -> 0 ...), or -1: GMW_REG_* numbering. */
+#define FAM_RSP 7
+#define FAM_R14 14
+
 static int reg_family(csh cs, unsigned int reg)
 {
 	static const char *const fam[][4] = {
@@ -376,9 +379,11 @@ static int plan_flag_exits(const struct disasm *d, struct hooked_fn *f, const st
 		if (pending != NOT_FLAG && (in->id == X86_INS_JE || in->id == X86_INS_JNE)) {
 			bool to_t = leads_to_map_fatal(d, branch_target(in));
 			bool to_f = leads_to_map_fatal(d, in->address + in->size);
+			/* rsp and r14 (g) never hold a map; the BPF side reads neither */
+			int reg = pending == FAM_RSP || pending == FAM_R14 ? -1 : pending;
 
 			if ((in->id == X86_INS_JE && to_t) || (in->id == X86_INS_JNE && to_f)) {
-				if (hooked_fn__add_exit(f, b, in, WHY_FLAG_CHECK, pending))
+				if (hooked_fn__add_exit(f, b, in, WHY_FLAG_CHECK, reg))
 					return -1;
 				found++;
 			}

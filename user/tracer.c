@@ -230,14 +230,27 @@ static int table__purge(int fd, size_t vsize, bool (*drop)(const void *k, const 
 
 struct purge_ctx {
 	uint64_t now, stale_ns;
+	uint64_t aged;
 };
 
+/*
+ * Exited records of maps not written for a second go; so do records whose
+ * exit never came (counted as aged out) and those of exited processes.
+ */
 static bool writer_stale(const void *k, const void *v, void *c)
 {
 	const struct gmw_inflight *w = v;
-	const struct purge_ctx *p = c;
+	struct purge_ctx *p = c;
+	uint64_t age = p->now > w->ts ? p->now - w->ts : 0;
 
-	return pid_gone(w->pid) || (p->now > w->ts && p->now - w->ts > p->stale_ns);
+	if (pid_gone(w->pid))
+		return true;
+	if (w->exited)
+		return age > 1000000000ULL;
+	if (age <= p->stale_ns)
+		return false;
+	p->aged++;
+	return true;
 }
 
 static bool owner_gone(const void *k, const void *v, void *c)
@@ -254,8 +267,9 @@ void tracer__purge(struct tracer *t, uint64_t stale_ns)
 {
 	struct purge_ctx p = { .now = mono_ns(), .stale_ns = stale_ns };
 
-	t->aged += table__purge(bpf_map__fd(t->skel->maps.writers), sizeof(struct gmw_inflight),
-				writer_stale, &p);
+	table__purge(bpf_map__fd(t->skel->maps.writers), sizeof(struct gmw_inflight),
+		     writer_stale, &p);
+	t->aged += p.aged;
 	table__purge(bpf_map__fd(t->skel->maps.owners), sizeof(__u64), owner_gone, NULL);
 }
 
@@ -263,9 +277,11 @@ int tracer__unfinished(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
 	struct gmw_proc_key key, cur, *prev = NULL;
+	struct gmw_inflight w;
 
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		n++;
+		if (!bpf_map_lookup_elem(fd, &key, &w) && !w.exited)
+			n++;
 		cur = key;
 		prev = &cur;
 	}

@@ -52,8 +52,11 @@ rate() {
 	for ((i = 1; i <= runs; i++)); do
 		T=$base/$i
 		mkdir -p "$T"
-		( set -e; "$@" ) >"$T/log" 2>&1
-		st=$?
+		# in the background: in a || list (or under the caller's set -e)
+		# bash would switch off the subshell's set -e, or stop at its failure
+		( set -e; "$@" ) >"$T/log" 2>&1 &
+		st=0
+		wait "$!" || st=$?
 		[ "$st" -ne 0 ] || k=$((k + 1))
 	done
 	T=$base

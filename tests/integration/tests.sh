@@ -369,7 +369,7 @@ read_write_once() {
 }
 
 t_read_write() {
-	rate "read/write detected" 8 6 read_write_once "$1"
+	rate "read/write detected" 10 8 read_write_once "$1"
 }
 
 # attach_once CMD...: start racy (CMD), attach with -p while it sleeps,

@@ -32,7 +32,7 @@ struct table {
 };
 
 static long t_claim(struct table *t, const struct gmw_inflight *rec);
-static const struct gmw_inflight *t_lookup(struct table *t, __u64 map);
+static struct gmw_inflight *t_lookup(struct table *t, __u64 map);
 static void t_delete(struct table *t, __u64 map);
 static const __u64 *t_owner(struct table *t, __u64 g);
 static int t_owner_set(struct table *t, __u64 g, __u64 map);
@@ -67,7 +67,7 @@ static long t_claim(struct table *t, const struct gmw_inflight *rec)
 	return -7;
 }
 
-static const struct gmw_inflight *t_lookup(struct table *t, __u64 map)
+static struct gmw_inflight *t_lookup(struct table *t, __u64 map)
 {
 	static struct gmw_inflight reused;
 	int i = slot(t, map);
@@ -146,9 +146,10 @@ static int leave(struct table *t, __u64 map, int g)
 	return track__release_map(t, map, PID, G(g));
 }
 
+/* a record of a write that has not exited */
 static bool held(struct table *t, __u64 map)
 {
-	return slot(t, map) >= 0;
+	return slot(t, map) >= 0 && !t->w[slot(t, map)].rec.exited;
 }
 
 static void overlap_is_conflict(void **state)
@@ -197,6 +198,30 @@ static void exits_by_goroutine_never_conflict(void **state)
 	}
 	assert_false(held(&t, M1));
 	assert_null(t_owner(&t, G(1)));
+}
+
+static void past_exit_with_flag_set_is_still_inside(void **state)
+{
+	struct table t = {};
+	struct gmw_inflight other = {};
+
+	/* 7 passed its exit probe but has not cleared the flag when 9 enters */
+	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
+	assert_int_equal(leave(&t, M1, 7), 1);
+	assert_int_equal(enter_opts(&t, M1, 9, 160, true, false, &other), TRACK_CONFLICT);
+	assert_int_equal(other.goid, 7);
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 160, STALE, true, &other),
+			 TRACK_CONFLICT);
+	assert_int_equal(other.goid, 7);
+	/* with the flag clear, the same order is an ordinary handover */
+	assert_int_equal(track__read_check(&t, M1, PID, G(9), 170, STALE, false, &other),
+			 TRACK_CLEAR);
+	assert_int_equal(enter(&t, M1, 9, 170, &other), TRACK_ENTERED);
+	assert_int_equal(t_lookup(&t, M1)->goid, 9);
+	/* and a goroutine writing a map again is a new write, not a re-entry */
+	assert_int_equal(leave(&t, M1, 9), 1);
+	assert_int_equal(enter(&t, M1, 9, 180, &other), TRACK_ENTERED);
+	assert_true(held(&t, M1));
 }
 
 static void different_maps_do_not_conflict(void **state)
@@ -305,8 +330,9 @@ static void holder_that_just_left_is_no_conflict(void **state)
 	assert_int_equal(enter(&t, M1, 7, 100, &other), TRACK_ENTERED);
 	t.vanish = 1;
 	assert_int_equal(enter(&t, M1, 9, 200, &other), TRACK_CONFLICT);
+	/* gone for good between claim and lookup (the loader purged it) */
 	assert_int_equal(leave(&t, M1, 7), 1);
-	t.vanish = 1;
+	t_delete(&t, M1);
 	assert_int_equal(enter(&t, M1, 9, 300, &other), TRACK_ENTERED);
 }
 
@@ -364,6 +390,7 @@ int main(void)
 		cmocka_unit_test(overlap_is_conflict),
 		cmocka_unit_test(sequential_writes_never_conflict),
 		cmocka_unit_test(exits_by_goroutine_never_conflict),
+		cmocka_unit_test(past_exit_with_flag_set_is_still_inside),
 		cmocka_unit_test(different_maps_do_not_conflict),
 		cmocka_unit_test(reentry_after_stack_growth),
 		cmocka_unit_test(exit_never_seen_ages_out),
