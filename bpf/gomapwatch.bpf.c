@@ -21,9 +21,9 @@ const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte *
 const volatile __u64 stale_ns = 1000000000ULL;
 
 /*
- * The last write of each map written lately, by map. Not preallocated and
- * not LRU: an element is never evicted from under its owner; the loader
- * deletes exited records of maps not written again.
+ * Writes in flight, by map. Not preallocated and not LRU: an element is
+ * never evicted from under its owner, and the table holds only writes
+ * going on right now (a handful), whatever the number of maps.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -41,6 +41,18 @@ struct {
 	__type(key, struct gmw_proc_key);	/* runtime.g */
 	__type(value, __u64);		/* the map it is writing */
 } owners SEC(".maps");
+
+/*
+ * Released records by map address, direct-mapped: only ever used to name
+ * the owner of a write flag still set (track.h); a slot can be overwritten
+ * or torn, and every use checks it is the map's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GMW_RECENT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gmw_inflight);
+} recent SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -116,6 +128,28 @@ static __always_inline void owner_del(__u32 *pid, __u64 g)
 	bpf_map_delete_elem(&owners, &k);
 }
 
+static __always_inline __u32 recent_slot(__u64 map)
+{
+	return ((map >> 4) ^ (map >> 17)) & (GMW_RECENT_SLOTS - 1);
+}
+
+static __always_inline void *recent_get(__u64 map)
+{
+	__u32 k = recent_slot(map);
+
+	return bpf_map_lookup_elem(&recent, &k);
+}
+
+static __always_inline void recent_put(const struct gmw_inflight *rec)
+{
+	struct gmw_inflight *slot = recent_get(rec->map);
+
+	if (slot)
+		*slot = *rec;
+}
+
+#define TRACK_RECENT_GET(st, m)		recent_get(m)
+#define TRACK_RECENT_PUT(st, rec)	recent_put(rec)
 #define TRACK_CLAIM(st, m, rec)		claim(st, rec)
 #define TRACK_LOOKUP(st, m)		holder(st, m)
 #define TRACK_DELETE(st, m)		unclaim(st, m)

@@ -88,8 +88,8 @@ struct gmw_side {
 _Static_assert(sizeof(struct gmw_side) == 248, "gmw_side layout");
 
 /*
- * The last write of a map, as its entry probe records it: only what
- * identifies it. Stacks are walked when a conflict needs them, while this goroutine
+ * A write in flight, as its entry probe records it: only what identifies
+ * it. Stacks are walked when a conflict needs them, while this goroutine
  * is still inside its write and its callers' frames are intact.
  */
 struct gmw_inflight {
@@ -106,15 +106,11 @@ struct gmw_inflight {
 	__u8 op;		/* enum gmw_op */
 	__u8 flag;		/* map write flag byte at entry */
 	__u32 pad;
-	/*
-	 * 0 while inside, 1 once its exit probe fired. Kept until the next
-	 * write of the map takes the slot: until the owner clears the write
-	 * flag (a few instructions on), a goroutine that finds it set can
-	 * still name who set it.
-	 */
-	__u64 exited;
 };
-_Static_assert(sizeof(struct gmw_inflight) == 80, "gmw_inflight layout");
+_Static_assert(sizeof(struct gmw_inflight) == 72, "gmw_inflight layout");
+
+/* Slots of the cache of recent exits (a power of two). */
+#define GMW_RECENT_SLOTS	4096
 
 struct gmw_conflict {
 	__u32 type;		/* GMW_EV_CONFLICT */

@@ -3,12 +3,17 @@
  * Which goroutine is inside a write on which map: the detection rule, shared
  * by the BPF programs and the unit tests so both run the same code.
  *
- * The table holds one record per map being written: a write's entry probe
- * claims its map (insert if absent, or take the place of a finished
- * write), its exit marks the record exited (only the goroutine that holds
- * it), and the next write of the map replaces it. A goroutine entering any
- * operation on a map held by another goroutine that has not exited, or has
- * exited but not yet cleared the write flag, is a conflict.
+ * The table holds writes in flight only: a write's entry probe claims its
+ * map (insert if absent: of two goroutines entering at once exactly one
+ * succeeds), every way out of the write releases it (delete, and only by
+ * the goroutine that holds it). A goroutine entering any operation on a map
+ * held by another goroutine is a conflict.
+ *
+ * A release also leaves a copy of the record in a small cache of recent
+ * exits. Between its exit probe and the instruction that clears the write
+ * flag the owner is still inside; a goroutine that finds the flag set and
+ * no record names the owner from there. The cache only ever names: the
+ * verdict in that case comes from the flag itself.
  *
  * Why correctly synchronized code never produces one. Let A and B be two
  * goroutines whose operations on map M are ordered by a lock L (a mutex, an
@@ -19,19 +24,17 @@
  *     that passes no such check (the planner finds every one of those by
  *     walking all paths from the entry, user/plan.c). A panic inside the
  *     function releases at runtime.gopanic, before any deferred unlock runs.
- *  2. So A's release of M (a store in its record, in the kernel on A's
- *     thread, before the trap returns) happens before A clears the flag, which
+ *  2. So A's release of M (a hash delete: a locked, hence ordered, kernel
+ *     operation on A's thread) happens before A clears the flag, which
  *     happens before A releases L, before B acquires L, before B's entry
  *     probe claims M. Across CPUs and threads the chain holds because each
  *     link is a release/acquire pair (L's atomics, the hash bucket lock,
  *     the uprobe trap being a serializing instruction), whatever thread A
  *     migrated to between its entry and its exit (state is keyed by
  *     goroutine and map, never by thread or CPU).
- *  3. Hence when B claims M, A's record is exited and the flag clear: B
- *     takes its place. B is accused only by a record not exited (its owner
- *     has not reached its release: it runs inside its write while B runs
- *     inside its own, a real race), or an exited one with the flag still
- *     set (its owner is between its exit probe and the flag clear).
+ *  3. Hence when B claims M, A's record is gone: the claim succeeds. B sees
+ *     a record only if its owner has not reached its release, i.e. still
+ *     runs inside its write while B runs inside its own: a real race.
  *  4. The write flag read at B's entry is cleared by A before A releases
  *     L (point 2), so correctly synchronized code never sees it set either.
  *  5. State lives in hash entries and on the BPF stack only, never in
@@ -41,21 +44,20 @@
  *     reused for another key as soon as they are deleted.
  *  6. Ownership is the goroutine's g (R14 / R28), the same at entry, after
  *     morestack restarts the function (a re-entry, not a second writer),
- *     and at every exit; a release marks only its own record. Storing into
- *     an element that was meanwhile reused for another key can only mark
- *     another writer exited: a missed conflict, never a false one.
+ *     and at every exit; a release deletes only its own record.
  * What can still go wrong is a missed release (a path the planner could
  * not see): such a record ages out after stale_ns and is counted, so the
- * summary shows it instead of it accusing writers forever. Exited records
- * of maps not written again are deleted by the loader (tracer__purge).
+ * summary shows it instead of it accusing writers forever.
  *
  * The includer provides the tables (st is passed through untouched):
  *   TRACK_CLAIM(st, map, rec)    -> 0; -EEXIST when held; other < 0: full
- *   TRACK_LOOKUP(st, map)        -> struct gmw_inflight * or NULL
+ *   TRACK_LOOKUP(st, map)        -> const struct gmw_inflight * or NULL
  *   TRACK_DELETE(st, map)
  *   TRACK_OWNER_SET(st, g, map)  -> 0, or < 0 when the table is full
  *   TRACK_OWNER_GET(st, g)       -> const __u64 * (map) or NULL
  *   TRACK_OWNER_DEL(st, g)
+ *   TRACK_RECENT_PUT(st, rec)    remember a released record (a cache: may drop)
+ *   TRACK_RECENT_GET(st, map)    -> const struct gmw_inflight * or NULL
  */
 #ifndef GOMAPWATCH_TRACK_H
 #define GOMAPWATCH_TRACK_H
@@ -70,6 +72,8 @@
 #endif
 
 #define TRACK_EEXIST 17
+/* How recent an exit must be to name the owner of a write flag still set. */
+#define TRACK_RECENT_NS 10000000ULL
 
 enum track_verdict {
 	TRACK_ENTERED,		/* recorded: this goroutine is now inside */
@@ -100,20 +104,28 @@ static __always_inline bool track__stale(const struct gmw_inflight *in, __u64 no
 	return now > in->ts && now - in->ts > stale_ns;
 }
 
-/* Does the holder's record accuse goroutine g, which found the flag as flag_set? */
-static __always_inline bool track__accuses(const struct gmw_inflight *in, __u64 g, __u64 now,
-					   __u64 stale_ns, bool flag_set)
+/*
+ * The write flag is set and no record is held: name the owner from the
+ * recent exits if it left just now (it has not cleared the flag yet), else
+ * it is a write never seen entering.
+ */
+static __always_inline int track__flag_owner(void *st, __u64 map, __u32 pid, __u64 g, __u64 now,
+					     struct gmw_inflight *other)
 {
-	if (in->g == g)
-		return false;
-	if (in->exited)
-		return flag_set;	/* past its exit probe, flag not cleared yet */
-	return !track__stale(in, now, stale_ns);
+	const struct gmw_inflight *r = TRACK_RECENT_GET(st, map);
+
+	if (!r)
+		return TRACK_CONFLICT_UNSEEN;
+	*other = *r;
+	if (other->map != map || other->pid != pid || other->g == g || now < other->ts ||
+	    now - other->ts > TRACK_RECENT_NS)
+		return TRACK_CONFLICT_UNSEEN;
+	return TRACK_CONFLICT;
 }
 
 /*
- * Goroutine me->g enters a write on me->map. On TRACK_CONFLICT other holds
- * the record of the goroutine inside.
+ * Goroutine g enters a write on map (me: its record). On TRACK_CONFLICT
+ * other holds the record of the goroutine inside.
  */
 static __always_inline int track__write_enter(void *st, const struct gmw_inflight *me,
 					      __u64 stale_ns, bool flag_set, bool owner,
@@ -127,21 +139,19 @@ static __always_inline int track__write_enter(void *st, const struct gmw_infligh
 		if (!track__holder(st, me->map, me->pid, other)) {
 			/* left between the two looks: one more try */
 			err = TRACK_CLAIM(st, me->map, me);
-		} else if (other->g == me->g && !other->exited) {
+		} else if (other->g == me->g) {
 			return TRACK_REENTERED;
-		} else if (track__accuses(other, me->g, me->ts, stale_ns, flag_set)) {
+		} else if (!track__stale(other, me->ts, stale_ns)) {
 			return TRACK_CONFLICT;
 		} else {
-			/* a finished write, or one whose exit never came: take its place */
-			if (!other->exited && other->g != me->g)
-				v = TRACK_AGED;
+			/* its exit never came: take its place */
 			TRACK_DELETE(st, me->map);
 			err = TRACK_CLAIM(st, me->map, me);
+			v = TRACK_AGED;
 		}
 	}
-	/* two took the place at once: the one that lost was racing the winner */
 	if (err == -TRACK_EEXIST && track__holder(st, me->map, me->pid, other) &&
-	    track__accuses(other, me->g, me->ts, stale_ns, flag_set))
+	    other->g != me->g)
 		return TRACK_CONFLICT;
 	if (err)
 		return TRACK_FULL;
@@ -150,17 +160,20 @@ static __always_inline int track__write_enter(void *st, const struct gmw_infligh
 		TRACK_DELETE(st, me->map);
 		return TRACK_FULL;
 	}
-	return flag_set ? TRACK_CONFLICT_UNSEEN : v;
+	if (flag_set)
+		return track__flag_owner(st, me->map, me->pid, me->g, me->ts, other);
+	return v;
 }
 
-/* Goroutine g leaves its write on map: mark the record exited if it is g's. 1 if so. */
+/* Goroutine g leaves its write on map: delete the record if it is g's. 1 if so. */
 static __always_inline int track__release_map(void *st, __u64 map, __u32 pid, __u64 g)
 {
-	struct gmw_inflight *in = TRACK_LOOKUP(st, map);
+	const struct gmw_inflight *in = TRACK_LOOKUP(st, map);
 
-	if (!in || in->g != g || in->map != map || in->pid != pid || in->exited)
+	if (!in || in->g != g || in->map != map || in->pid != pid)
 		return 0;
-	in->exited = 1;
+	TRACK_RECENT_PUT(st, in);
+	TRACK_DELETE(st, map);
 	return 1;
 }
 
@@ -182,11 +195,12 @@ static __always_inline int track__read_check(void *st, __u64 map, __u32 pid, __u
 					     __u64 now, __u64 stale_ns, bool flag_set,
 					     struct gmw_inflight *other)
 {
-	if (track__holder(st, map, pid, other) &&
-	    track__accuses(other, g, now, stale_ns, flag_set))
+	if (track__holder(st, map, pid, other) && other->g != g &&
+	    !track__stale(other, now, stale_ns))
 		return TRACK_CONFLICT;
-	/* the flag set and nobody to name: a write never seen entering */
-	return flag_set ? TRACK_CONFLICT_UNSEEN : TRACK_CLEAR;
+	if (flag_set)
+		return track__flag_owner(st, map, pid, g, now, other);
+	return TRACK_CLEAR;
 }
 
 #endif

@@ -275,10 +275,31 @@ static void learn_bias(struct session *s)
 	}
 }
 
+/* What the kernel side had to drop since last time: said as it happens. */
+static void say_drops(struct session *s, uint64_t seen[GMW_C__MAX])
+{
+	static const struct {
+		enum gmw_counter c;
+		const char *what;
+	} drops[] = {
+		{ GMW_C_LOST, "alert records (ring buffer full)" },
+		{ GMW_C_PAIRS_FULL, "conflicts (the table of reported stack pairs is full: counted only)" },
+		{ GMW_C_TRACK_FULL, "map writes untracked (the table of writes is full)" },
+	};
+	uint64_t c[GMW_C__MAX];
+
+	tracer__counters(s->tr, c);
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++) {
+		if (c[drops[i].c] > seen[drops[i].c])
+			report__lost(s->rep, c[drops[i].c] - seen[drops[i].c], drops[i].what);
+		seen[drops[i].c] = c[drops[i].c];
+	}
+}
+
 static void watch(struct session *s)
 {
 	double t0 = now_s(), purged = t0;
-	uint64_t c[GMW_C__MAX], lost = 0;
+	uint64_t seen[GMW_C__MAX] = { 0 };
 
 	while (!exiting) {
 		if (tracer__poll(s->tr, 100) < 0)
@@ -287,11 +308,7 @@ static void watch(struct session *s)
 			tracer__purge(s->tr, env.stale_ms * 1000000ULL);
 			purged = now_s();
 		}
-		tracer__counters(s->tr, c);
-		if (c[GMW_C_LOST] > lost) {
-			report__lost(s->rep, c[GMW_C_LOST] - lost);
-			lost = c[GMW_C_LOST];
-		}
+		say_drops(s, seen);
 		if (target__gone(&s->tgt))
 			break;
 		if (env.duration && now_s() - t0 >= env.duration)

@@ -444,19 +444,20 @@ int report__event(struct report *r, const void *data, size_t size)
 	return 0;
 }
 
-void report__lost(struct report *r, uint64_t n)
+/* Something was dropped (never silently): n of what, and why. */
+void report__lost(struct report *r, uint64_t n, const char *what)
 {
 	yyjson_mut_val *root;
 	yyjson_mut_doc *doc;
 
 	r->lost += n;
 	if (!r->json) {
-		fprintf(r->out, "gomapwatch: lost %" PRIu64 " alert records (ring buffer full)\n", n);
+		fprintf(r->out, "gomapwatch: lost %" PRIu64 " %s\n", n, what);
 		return;
 	}
 	doc = json_start("lost", &root);
 	yyjson_mut_obj_add_uint(doc, root, "count", n);
-	yyjson_mut_obj_add_str(doc, root, "what", "alert records: ring buffer full");
+	yyjson_mut_obj_add_str(doc, root, "what", what);
 	json__emit(doc, r->out);
 }
 

@@ -35,7 +35,8 @@ struct report;
 struct report *report__new(FILE *out, bool json, const struct report_src *src);
 /* One record from the alert ring. */
 int report__event(struct report *r, const void *data, size_t size);
-void report__lost(struct report *r, uint64_t n);
+/* n of what were dropped: said at once, as a line or a "lost" event. */
+void report__lost(struct report *r, uint64_t n, const char *what);
 void report__summary(struct report *r, const struct report_end *end);
 /* Distinct conflicts and fatal errors reported so far. */
 int report__nconflicts(const struct report *r);

@@ -233,21 +233,15 @@ struct purge_ctx {
 	uint64_t aged;
 };
 
-/*
- * Exited records of maps not written for a second go; so do records whose
- * exit never came (counted as aged out) and those of exited processes.
- */
+/* Records whose exit never came (counted as aged out), and exited processes'. */
 static bool writer_stale(const void *k, const void *v, void *c)
 {
 	const struct gmw_inflight *w = v;
 	struct purge_ctx *p = c;
-	uint64_t age = p->now > w->ts ? p->now - w->ts : 0;
 
 	if (pid_gone(w->pid))
 		return true;
-	if (w->exited)
-		return age > 1000000000ULL;
-	if (age <= p->stale_ns)
+	if (p->now <= w->ts || p->now - w->ts <= p->stale_ns)
 		return false;
 	p->aged++;
 	return true;
@@ -277,11 +271,9 @@ int tracer__unfinished(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;
 	struct gmw_proc_key key, cur, *prev = NULL;
-	struct gmw_inflight w;
 
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (!bpf_map_lookup_elem(fd, &key, &w) && !w.exited)
-			n++;
+		n++;
 		cur = key;
 		prev = &cur;
 	}
