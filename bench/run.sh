@@ -43,7 +43,7 @@ floor_on() {
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-nsop() { awk '$4 == "ns/op" { print $5 }'; }
+nsop() { awk '$5 == "ns/op" { print $6 }'; }
 
 # one_case TAG OP DEPTH [--reads]: the three, interleaved, medians and ratio
 one_case() {
@@ -79,28 +79,22 @@ done <"$build/fixtures/toolchains.txt"
 # A real net/http server (tests/go/httpserver: a session map under a mutex,
 # a config map under an RWMutex, per-request maps) driven over loopback by
 # tests/go/httpload: throughput plain, traced, traced with --reads.
-# serve OUT [gomapwatch args --]: start it, print its address
-serve() {
-	local out=$1 i
-	shift
-	"$@" "$build/fixtures/$tag/httpserver" >"$out" 2>/dev/null &
-	for ((i = 0; i < 100; i++)); do
-		grep -q '^listening' "$out" && break
-		sleep 0.1
-	done
-	awk '$1 == "listening" { print $2 }' "$out"
-}
-
 rps() {
 	local addr=$1
 	"$build/fixtures/$tag/httpload" -url "http://$addr/" -c 8 -seconds 3 | awk '{ print $6 }'
 }
 
+# http_case WHAT [gomapwatch args --]: serve, load, stop; rps into $tmp/http.WHAT
 http_case() {
-	local what=$1 addr pid
+	local what=$1 addr pid i
 	shift
-	addr=$(serve "$tmp/srv" "$@")
+	"$@" "$build/fixtures/$tag/httpserver" >"$tmp/srv" 2>/dev/null &
 	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^listening' "$tmp/srv" && break
+		sleep 0.1
+	done
+	addr=$(awk '$1 == "listening" { print $2 }' "$tmp/srv")
 	sleep 0.3
 	rps "$addr" >>"$tmp/http.$what"
 	kill -TERM "$pid"
