@@ -102,15 +102,19 @@ http_case() {
 }
 
 tag=$(tail -n 1 "$build/fixtures/toolchains.txt" | cut -d' ' -f1)
-: >"$tmp/http.plain"; : >"$tmp/http.traced"; : >"$tmp/http.reads"
+: >"$tmp/http.plain"; : >"$tmp/http.floor"; : >"$tmp/http.traced"; : >"$tmp/http.reads"
 for ((i = 0; i < rounds; i++)); do
 	http_case plain
+	floor_on "$build/fixtures/$tag/httpserver"
+	http_case floor
+	floor_off
 	http_case traced "$gmw" --
 	http_case reads "$gmw" --reads --
 done
-awk -v t="$tag" -v p="$(median <"$tmp/http.plain")" -v g="$(median <"$tmp/http.traced")" \
-	-v r="$(median <"$tmp/http.reads")" 'BEGIN {
+awk -v t="$tag" -v p="$(median <"$tmp/http.plain")" -v f="$(median <"$tmp/http.floor")" \
+	-v g="$(median <"$tmp/http.traced")" -v r="$(median <"$tmp/http.reads")" 'BEGIN {
 	printf "\nnet/http server (%s), 8 connections, median of rounds (requests/s):\n", t
-	printf "  plain %.0f   traced %.0f (%.2f of plain)   traced --reads %.0f (%.2f of plain)\n",
-		p, g, g / p, r, r / p
+	printf "  plain %.0f   floor (bare uprobes, writes) %.0f (%.2f of plain)\n", p, f, f / p
+	printf "  traced %.0f (%.2f of plain, %.2f of floor)   traced --reads %.0f (%.2f of plain)\n",
+		g, g / p, g / f, r, r / p
 }'

@@ -264,11 +264,25 @@ static __always_inline void side__stack(struct gmw_side *s, const struct gmw_inf
 	side__walk(s, r->fp + (gw[1] - r->stack_hi), gw[0], gw[1]);
 }
 
+/*
+ * Is other (its stack just walked) still inside its write on map: still
+ * the holder, or, named from the recent exits, still before the flag clear?
+ */
+static __always_inline bool still_inside(__u64 map, __u32 pid, const struct gmw_inflight *other)
+{
+	const struct gmw_inflight *r;
+	struct gmw_inflight now;
+
+	if (track__holder(&pid, map, pid, &now))
+		return now.g == other->g && now.ts == other->ts;
+	r = recent_get(map);
+	return r && r->g == other->g && r->ts == other->ts && (map_flag(map) & flag_mask);
+}
+
 /* Report a conflict once per pair of stacks; count the repeats in 'pairs'. */
 static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw_inflight *me,
 					   const struct gmw_inflight *other, bool unseen)
 {
-	struct gmw_inflight now;
 	struct gmw_conflict *e;
 	struct gmw_pair_key k;
 	__u64 one = 1, *seen;
@@ -284,21 +298,21 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = GMW_EV_CONFLICT;
 	e->map = me->map;
-	side__from(&e->cur, me);
-	e->cur.stack[0] = PT_REGS_IP(ctx);
-	side__stack(&e->cur, me);
+	/* the other side first: it is on its way out */
 	if (unseen) {
 		e->other.fn = GMW_FN_UNSEEN;
 	} else {
 		side__from(&e->other, other);
 		side__stack(&e->other, other);
-		/* still the one inside? else its frames may be gone already */
-		if (!track__holder(&pid, me->map, pid, &now) || now.g != other->g ||
-		    now.ts != other->ts) {
+		/* still inside? else its frames may be gone already */
+		if (!still_inside(me->map, pid, other)) {
 			e->other.nframes = 1;
 			count(GMW_C_STACK_MOVED);
 		}
 	}
+	side__from(&e->cur, me);
+	e->cur.stack[0] = PT_REGS_IP(ctx);
+	side__stack(&e->cur, me);
 	k = gmw_pair_key__make(&e->cur, &e->other);
 	seen = bpf_map_lookup_elem(&pairs, &k);
 	if (seen) {
