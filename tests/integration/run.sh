@@ -33,6 +33,8 @@ run() {
 	( set -e; "$@" ) >"$T/log" 2>&1
 	if [ $? -eq 0 ]; then
 		echo "ok    $name"
+		# the rates measured (lib.sh's rate), as the note of a passing test
+		grep -h ': [0-9]*/[0-9]* runs (at least' "$T/log" | sed 's/^/      /'
 		pass=$((pass + 1))
 	else
 		echo "FAIL  $name"
