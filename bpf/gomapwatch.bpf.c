@@ -184,11 +184,11 @@ static __always_inline __u64 stack_hi(__u64 g)
 }
 
 /*
- * Who is here, with one read of g: goid and stack bounds. Everything a
- * write entry keeps, and nothing it does not need unless there is a
- * conflict.
+ * Who is here: goid and stack bounds. Everything a write entry keeps, and
+ * nothing it does not need unless there is a conflict. True when map lives
+ * on this goroutine's own stack.
  */
-static __always_inline void inflight__fill(struct pt_regs *ctx, struct gmw_inflight *r,
+static __always_inline bool inflight__fill(struct pt_regs *ctx, struct gmw_inflight *r,
 					   __u64 map, __u64 cookie, __u64 pid_tgid)
 {
 	__u64 g = GO_G(ctx), gw[2] = {};
@@ -205,6 +205,7 @@ static __always_inline void inflight__fill(struct pt_regs *ctx, struct gmw_infli
 	r->tid = (__u32)pid_tgid;
 	r->fn = GMW_COOKIE_FN(cookie);
 	r->op = GMW_COOKIE_OP(cookie);
+	return map >= gw[0] && map < gw[1];
 }
 
 /*
@@ -369,7 +370,15 @@ int write_enter(struct pt_regs *ctx)
 	if (!map)
 		return 0;	/* nil map: a panic or a no-op, never a write */
 	cookie = bpf_get_attach_cookie(ctx);
-	inflight__fill(ctx, &me, map, cookie, bpf_get_current_pid_tgid());
+	/*
+	 * A map on the goroutine's own stack never escaped to another one:
+	 * nothing can race on it. And its address moves when the stack is
+	 * copied (growth inside the write), so an exit could not find it.
+	 */
+	if (inflight__fill(ctx, &me, map, cookie, bpf_get_current_pid_tgid())) {
+		count(GMW_C_STACK_LOCAL);
+		return 0;
+	}
 	me.flag = map_flag(map);
 	v = track__write_enter(&me.pid, &me, stale_ns, me.flag & flag_mask,
 			       GMW_COOKIE_FLAGS(cookie) & GMW_F_OWNER, &other);

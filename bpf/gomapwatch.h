@@ -41,6 +41,7 @@ enum gmw_counter {
 	GMW_C_PAIRS_FULL,	/* conflicts not reported: the table of stack pairs was full */
 	GMW_C_PANIC,		/* runtime.gopanic calls (recovered ones included) */
 	GMW_C_STACK_MOVED,	/* conflicts whose other side left before its stack was read */
+	GMW_C_STACK_LOCAL,	/* writes to maps on the writer's own stack: not tracked */
 	GMW_C__MAX,
 };
 

@@ -528,6 +528,7 @@ static void summary__json(const struct report *r, const struct report_end *e)
 	yyjson_mut_obj_add_uint(doc, root, "unreported_pairs_full", c[GMW_C_PAIRS_FULL]);
 	yyjson_mut_obj_add_uint(doc, root, "panics", c[GMW_C_PANIC]);
 	yyjson_mut_obj_add_uint(doc, root, "other_side_left", c[GMW_C_STACK_MOVED]);
+	yyjson_mut_obj_add_uint(doc, root, "stack_local_writes", c[GMW_C_STACK_LOCAL]);
 	if (e->target_status)
 		yyjson_mut_obj_add_str(doc, root, "target", e->target_status);
 	json__emit(doc, r->out);

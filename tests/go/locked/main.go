@@ -5,7 +5,8 @@
 // generic (Go 1.18+); values up to 2 KiB; assign, delete (also on empty and
 // nil maps, and with unhashable keys, a recovered panic inside the runtime),
 // clear on empty and non-empty maps and the range-delete idiom, growth,
-// maps.Clone (Go 1.21+). A tracer must report no conflict here.
+// maps.Clone (Go 1.21+), maps on a goroutine's own stack while that stack
+// grows. A tracer must report no conflict here.
 //
 // Output (stdout), one line each, never interleaved:
 //
@@ -206,6 +207,34 @@ func local(k int) int {
 	return n
 }
 
+// stackMaps writes maps that live on fresh goroutines' stacks, from depths
+// that make some writes grow, and so move, their stack mid-write. Run
+// before the workers start, while new goroutines' stacks start small.
+func stackMaps(n int) int {
+	ops := 0
+	for i := 0; i < n; i++ {
+		done := make(chan int)
+		go func(d int) { done <- deepLocal(d) }(i % 1000)
+		ops += <-done
+	}
+	return ops
+}
+
+//go:noinline
+func deepLocal(d int) int {
+	var pad [16]byte
+	if d > 0 {
+		pad[d%16] = byte(d)
+		return deepLocal(d-1) + int(pad[d%16]&1)
+	}
+	m := make(map[int]int) // it does not escape: it lives on this stack
+	for j := 0; j < 64; j++ {
+		m[j] = j
+	}
+	delete(m, 3)
+	return len(m) + 65
+}
+
 // unhashable panics inside mapassign and mapdelete (hash of an unhashable
 // type), on a map with keys and on an empty one.
 func unhashable() (n int) {
@@ -277,6 +306,7 @@ func main() {
 	startWorkers(*workers, &ready, &done, start, &total)
 	ready.Wait()
 	time.Sleep(*sleep)
+	total += int64(stackMaps(2000))
 	close(start)
 	time.Sleep(time.Duration(*seconds * float64(time.Second)))
 	atomic.StoreInt32(&stop, 1)
