@@ -174,15 +174,6 @@ static __always_inline __u8 map_flag(__u64 map)
 	return flag;
 }
 
-/* g.stack.hi: where the goroutine's stack ends today. */
-static __always_inline __u64 stack_hi(__u64 g)
-{
-	__u64 hi = 0;
-
-	bpf_probe_read_user(&hi, sizeof(hi), (void *)(g + 8));
-	return hi;
-}
-
 /*
  * Who is here: goid and stack bounds. Everything a write entry keeps, and
  * nothing it does not need unless there is a conflict. True when map lives
@@ -226,10 +217,10 @@ static __always_inline void side__walk(struct gmw_side *s, __u64 fp, __u64 lo, _
 			break;
 		s->stack[i] = frame[1];
 		h = (h ^ (__u32)frame[1]) * 16777619u;
-		if (frame[0] <= fp)
-			break;
-		fp = frame[0];
 		n++;
+		if (frame[0] <= fp)
+			break;	/* callers' frames sit higher: the chain is broken */
+		fp = frame[0];
 	}
 	s->nframes = n;
 	s->stack_hash = h;
