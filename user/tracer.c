@@ -116,10 +116,16 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
 	return 0;
 }
 
+/* Does a hit here release a write (an exit, or a panic abandoning one)? */
+static bool releases(const struct probe_point *pp)
+{
+	return pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_PANIC;
+}
+
 /*
- * Exits first: a write whose entry fired with no exit probe in place yet
- * would stay "inside" and make the next writer look like a conflict.
- * Detach undoes it in reverse, entries first.
+ * Releases first (exits, gopanic): a write whose entry fired with no way
+ * out probed yet would stay "inside" and make the next writer look like a
+ * conflict. Detach undoes it in reverse, entries first.
  */
 int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen)
 {
@@ -133,7 +139,7 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 			for (int k = 0; k < p->fns[i].npoints; k++) {
 				const struct probe_point *pp = &p->fns[i].points[k];
 
-				if ((pp->role == ROLE_WRITE_EXIT) != (pass == 0))
+				if (releases(pp) != (pass == 0))
 					continue;
 				ret = attach_point(t, &p->fns[i], i, pp, err, errlen);
 				if (ret)
