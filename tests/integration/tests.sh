@@ -368,8 +368,11 @@ read_write_once() {
 	[ -z "$(comm -23 "$T/seen" "$T/readers")" ] || die "a reader the fixture never printed"
 }
 
+# Only a read that starts while a write is in progress is seen (reads have
+# no exit probe); when the write starts during the read, the runtime often
+# dies of it first. Measured here: 85-95 % of runs.
 t_read_write() {
-	rate "read/write detected" 10 8 read_write_once "$1"
+	rate "read/write detected" 20 13 read_write_once "$1"
 }
 
 # attach_once CMD...: start racy (CMD), attach with -p while it sleeps,
