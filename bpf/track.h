@@ -45,9 +45,18 @@
  *  6. Ownership is the goroutine's g (R14 / R28), the same at entry, after
  *     morestack restarts the function (a re-entry, not a second writer),
  *     and at every exit; a release deletes only its own record.
+ *  7. A map on the writer's own stack is never recorded: escape analysis
+ *     put it there because no other goroutine can reach it, and its
+ *     address moves when the stack is copied mid-write, so no exit could
+ *     find its record (gomapwatch.bpf.c, write_enter).
+ *  8. Probes that release (exits, gopanic) are attached before any entry
+ *     and detached after them (user/tracer.c): no write can be recorded
+ *     while a way out of it is not yet probed.
  * What can still go wrong is a missed release (a path the planner could
  * not see): such a record ages out after stale_ns and is counted, so the
- * summary shows it instead of it accusing writers forever.
+ * summary shows it instead of it accusing writers forever. The loader
+ * deletes such records, and those of exited processes, by key: at worst
+ * that drops a live record, a missed conflict, never a false one.
  *
  * The includer provides the tables (st is passed through untouched):
  *   TRACK_CLAIM(st, map, rec)    -> 0; -EEXIST when held; other < 0: full
