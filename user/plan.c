@@ -118,10 +118,11 @@ const char *exit_reason__name(enum exit_reason w)
 	return names[w];
 }
 
-/* Register family (rax/eax/ax/al -> 0 ...), or -1: GMW_REG_* numbering. */
+/* Register families that never hold a map (GMW_REG_* numbering). */
 #define FAM_RSP 7
 #define FAM_R14 14
 
+/* Register family (rax/eax/ax/al -> 0 ...), or -1: GMW_REG_* numbering. */
 static int reg_family(csh cs, unsigned int reg)
 {
 	static const char *const fam[][4] = {
@@ -423,21 +424,17 @@ static int plan_ret_exits(const struct disasm *d, struct hooked_fn *f, const str
 	return found;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 bool disasm__noreturn(const struct disasm *d, uint64_t target)
 {
-	size_t lo = 0, hi = d->nnoreturn;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (d->noreturn[mid] == target)
-			return true;
-		if (d->noreturn[mid] < target)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return d->nnoreturn &&
+	       bsearch(&target, d->noreturn, d->nnoreturn, sizeof(target), cmp_u64);
 }
 
 static enum flow x86_flow(const struct disasm *d, const cs_insn *in, uint64_t *target)
@@ -664,13 +661,6 @@ static int noreturn__add(const struct gofunc *f, void *ctx)
 	d->noreturn = n;
 	d->noreturn[d->nnoreturn++] = f->start;
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int disasm__init(struct disasm *d, const struct gobin *b, const struct go_offsets *o,
