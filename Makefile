@@ -79,7 +79,22 @@ integration: fixtures
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration
+	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration vm-test
+
+# The kernel matrix (tests/vm): Debian's 5.10, 6.1 and 6.12 booted under
+# QEMU, a smoke set in each. QEMU and vng come from scripts/install-vm.sh,
+# the kernels from scripts/kernels.sh (cached outside $(O)).
+.PHONY: vm-deps kernels vm-test
+vm-deps:
+	$(Q)scripts/install-vm.sh
+
+kernels: vm-deps
+	$(Q)scripts/kernels.sh
+
+vm-test: vm-deps fixtures
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)GMW=$(abspath $(O)/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		tests/vm/run.sh $(O)/vm
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
