@@ -510,7 +510,8 @@ held() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do
 		awk '$1 == "link_id:" { l = $2 } $1 == "prog_id:" { p = $2 }
-			END { if (l) print "link " l; else if (p) print "prog " p }' "$f" 2>/dev/null
+			END { if (l) print "link " l; else if (p) print "prog " p }' "$f" 2>/dev/null ||
+			true	# an fd closed meanwhile
 	done | sort -u
 }
 
