@@ -111,23 +111,27 @@ static void apply_disabled(struct kfeat *f)
 	}
 }
 
+/*
+ * As root the syscall answers, and the BTF is left to libbpf's load:
+ * parsing the kernel's BTF costs tens of milliseconds, paid once.
+ */
 void kfeat__probe(struct kfeat *f, bool as_root)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	struct utsname u;
+	struct btf *btf;
 
 	memset(f, 0, sizeof(*f));
 	if (!uname(&u))
 		snprintf(f->release, sizeof(f->release), "%s", u.release);
-	f->has[KF_BTF] = btf && !access("/sys/kernel/btf/vmlinux", R_OK);
+	f->has[KF_BTF] = !access("/sys/kernel/btf/vmlinux", R_OK);
 	f->has[KF_UPROBE_PMU] = !access("/sys/bus/event_source/devices/uprobe/type", R_OK);
-	if (btf)
-		probe_btf(f, btf);
 	if (as_root) {
 		probe_syscall(f);
 		f->probed = true;
+	} else if (f->has[KF_BTF] && (btf = btf__load_vmlinux_btf())) {
+		probe_btf(f, btf);
+		btf__free(btf);
 	}
-	btf__free(btf);
 	apply_disabled(f);
 }
 
