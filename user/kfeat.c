@@ -6,6 +6,8 @@
  * of map types, helpers and attach types that this kernel knows.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,30 +56,89 @@ static bool btf_enum_has(const struct btf *btf, const char *type, const char *va
 	return false;
 }
 
-/*
- * The kernel takes a uprobe_multi link for a program made for one, then
- * fails on the path "/" with EBADF; a kernel without them refuses the
- * attach type first, with EINVAL.
- */
-static bool probe_uprobe_multi(void)
+/* A function of our own for the uprobe_multi check to probe. */
+__attribute__((noinline)) void kfeat__tick(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *tick_thread(void *arg)
+{
+	kfeat__tick();
+	return NULL;
+}
+
+/* Where our own code at addr sits in our own file. */
+static int self_file_offset(uintptr_t addr, uint64_t *off)
+{
+	unsigned long lo, hi, pgoff;
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int ret = -1;
+
+	while (f && ret && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &pgoff) == 3 && addr >= lo &&
+		    addr < hi) {
+			*off = addr - lo + pgoff;
+			ret = 0;
+		}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/* r1 = &one_map[0]; if (r1) *r1 = 1; return 0 */
+static int hit_recorder(int map_fd)
 {
 	struct bpf_insn insns[] = {
-		{ .code = 0xb7, .dst_reg = 0, .imm = 0 },	/* r0 = 0 */
-		{ .code = 0x95 },				/* exit */
+		{ .code = 0x62, .dst_reg = 10, .off = -4, .imm = 0 },	/* *(u32 *)(fp - 4) = 0 */
+		{ .code = 0xbf, .dst_reg = 2, .src_reg = 10 },		/* r2 = fp */
+		{ .code = 0x07, .dst_reg = 2, .imm = -4 },		/* r2 += -4 */
+		{ .code = 0x18, .dst_reg = 1, .src_reg = 1, .imm = map_fd }, /* r1 = map */
+		{ 0 },
+		{ .code = 0x85, .imm = BPF_FUNC_map_lookup_elem },
+		{ .code = 0x15, .dst_reg = 0, .off = 1, .imm = 0 },	/* if r0 == 0 skip */
+		{ .code = 0x7a, .dst_reg = 0, .off = 0, .imm = 1 },	/* *(u64 *)r0 = 1 */
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 },		/* r0 = 0 */
+		{ .code = 0x95 },					/* exit */
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = GMW_TRACE_UPROBE_MULTI);
-	uint64_t off = 0;
-	int prog, link, err;
 
-	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
-	if (prog < 0)
-		return false;
-	link = uprobe_multi__link(prog, "/", &off, NULL, 1, 0);
-	err = errno;
+	return bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), &opts);
+}
+
+/*
+ * A uprobe_multi link on one of our own functions, for our own process,
+ * hit from a second thread. The first kernels with these links (6.6 to
+ * 6.10, before the fix) ran the program for the one thread the process ID
+ * names, not its process: a link that misses this hit would miss a target's
+ * other threads, so perf-event links are used instead.
+ */
+static void probe_uprobe_multi(struct kfeat *f)
+{
+	int map = -1, prog = -1, link = -1;
+	uint64_t off, hit = 0;
+	uint32_t key = 0;
+	pthread_t th;
+
+	map = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, sizeof(key), sizeof(hit), 1, NULL);
+	if (map >= 0)
+		prog = hit_recorder(map);
+	if (prog >= 0 && !self_file_offset((uintptr_t)kfeat__tick, &off))
+		link = uprobe_multi__link(prog, "/proc/self/exe", &off, NULL, 1, getpid());
+	if (link >= 0 && !pthread_create(&th, NULL, tick_thread, NULL)) {
+		pthread_join(th, NULL);
+		bpf_map_lookup_elem(map, &key, &hit);
+		f->has[KF_UPROBE_MULTI] = hit == 1;
+		f->multi_per_thread = hit != 1;
+	}
 	if (link >= 0)
 		close(link);
-	close(prog);
-	return link < 0 && err == EBADF;
+	if (prog >= 0)
+		close(prog);
+	if (map >= 0)
+		close(map);
 }
 
 static void probe_syscall(struct kfeat *f)
@@ -85,7 +146,7 @@ static void probe_syscall(struct kfeat *f)
 	f->has[KF_RINGBUF] = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	f->has[KF_COOKIE] = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
 						    BPF_FUNC_get_attach_cookie, NULL) == 1;
-	f->has[KF_UPROBE_MULTI] = probe_uprobe_multi();
+	probe_uprobe_multi(f);
 }
 
 static void probe_btf(struct kfeat *f, const struct btf *btf)
@@ -174,6 +235,8 @@ void kfeat__print(const struct kfeat *f, bool json)
 			       *feats[k].fallback ? feats[k].fallback : "gomapwatch cannot run");
 		if (f->off[k])
 			printf(" (turned off by GOMAPWATCH_DISABLE_FEATURES)");
+		if (k == KF_UPROBE_MULTI && f->multi_per_thread)
+			printf(" (this kernel's links filter by thread, not process: fixed in 6.11)");
 		printf("\n");
 	}
 }

@@ -24,6 +24,7 @@ struct kfeat {
 	bool has[KF__MAX];
 	bool probed;		/* asked the BPF syscall; else read from BTF */
 	bool off[KF__MAX];	/* turned off by GOMAPWATCH_DISABLE_FEATURES */
+	bool multi_per_thread;	/* uprobe_multi links whose pid filter is one thread */
 };
 
 /* Fill f. as_root: try the BPF syscall itself. */
