@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "bpflog.h"
 #include "inspect.h"
 #include "json.h"
 #include "kfeat.h"
@@ -227,6 +228,7 @@ static int inspect_kernel(void)
 	char err[256];
 	int ret;
 
+	bpflog__install(false);
 	kfeat__probe(&kf, geteuid() == 0);
 	kfeat__print(&kf, ienv.json);
 	ret = kfeat__check(&kf, err, sizeof(err));

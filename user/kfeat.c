@@ -156,19 +156,33 @@ static void probe_btf(struct kfeat *f, const struct btf *btf)
 			f->has[k] = btf_enum_has(btf, feats[k].btf_enum, feats[k].btf_value);
 }
 
-/* GOMAPWATCH_DISABLE_FEATURES=attach_cookie,uprobe_multi: test the fallbacks. */
-static void apply_disabled(struct kfeat *f)
+static bool listed(const char *list, const char *name)
 {
-	const char *env = getenv("GOMAPWATCH_DISABLE_FEATURES");
+	size_t n = strlen(name);
 
-	for (int k = 0; env && k < KF__MAX; k++) {
-		size_t n = strlen(feats[k].name);
+	for (const char *p = list ? strstr(list, name) : NULL; p; p = strstr(p + 1, name))
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
 
-		for (const char *p = strstr(env, feats[k].name); p; p = strstr(p + 1, feats[k].name))
-			if ((p == env || p[-1] == ',') && (p[n] == ',' || !p[n])) {
-				f->off[k] = f->has[k];
-				f->has[k] = false;
-			}
+/*
+ * For tests: GOMAPWATCH_DISABLE_FEATURES=attach_cookie,uprobe_multi takes
+ * the fallbacks of an older kernel; GOMAPWATCH_FORCE_FEATURES uses a
+ * feature the kernel lacks, to see how a refusal is reported.
+ */
+static void apply_overrides(struct kfeat *f)
+{
+	const char *off = getenv("GOMAPWATCH_DISABLE_FEATURES");
+	const char *on = getenv("GOMAPWATCH_FORCE_FEATURES");
+
+	for (int k = 0; k < KF__MAX; k++) {
+		if (listed(off, feats[k].name)) {
+			f->off[k] = f->has[k];
+			f->has[k] = false;
+		}
+		if (listed(on, feats[k].name))
+			f->has[k] = true;
 	}
 }
 
@@ -193,7 +207,7 @@ void kfeat__probe(struct kfeat *f, bool as_root)
 		probe_btf(f, btf);
 		btf__free(btf);
 	}
-	apply_disabled(f);
+	apply_overrides(f);
 }
 
 int kfeat__check(const struct kfeat *f, char *err, size_t errlen)

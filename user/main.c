@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bpflog.h"
 #include "gobin.h"
 #include "inspect.h"
 #include "kfeat.h"
@@ -262,7 +263,6 @@ static int start(struct session *s, char *err, size_t len)
 		.stale_ns = env.stale_ms * 1000000ULL,
 		.plan = &s->plan,
 		.feat = &s->feat,
-		.verbose = env.verbose > 1,
 	};
 	struct report_src src = {
 		.bin = &s->bin, .plan = &s->plan, .pair_count = tracer__pair_count,
@@ -467,6 +467,7 @@ int main(int argc, char **argv)
 		die("must run as root (uprobes and BPF need CAP_SYS_ADMIN)");
 		return 1;
 	}
+	bpflog__install(env.verbose > 1);
 	kfeat__probe(&s.feat, true);
 	if (kfeat__check(&s.feat, err, sizeof(err))) {
 		die(err);

@@ -33,14 +33,6 @@ struct tracer {
 	uint64_t aged;		/* records purged here because their exit never came */
 };
 
-static enum libbpf_print_level print_level = LIBBPF_WARN;
-
-/* libbpf's warnings (a verifier log among them) always; its debug output with -v. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level <= print_level ? vfprintf(stderr, fmt, ap) : 0;
-}
-
 static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg)
 {
 	const struct go_offsets *o = cfg->off;
@@ -125,8 +117,6 @@ int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_
 	struct tracer *t = calloc(1, sizeof(*t));
 	int ret;
 
-	print_level = cfg->verbose ? LIBBPF_DEBUG : LIBBPF_WARN;
-	libbpf_set_print(libbpf_print);
 	if (!t)
 		return -ENOMEM;
 	t->pid = cfg->pid;

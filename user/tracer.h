@@ -20,7 +20,6 @@ struct tracer_cfg {
 	uint64_t stale_ns;		/* entries older than this age out */
 	const struct plan *plan;	/* what will be attached: its programs are loaded */
 	const struct kfeat *feat;	/* what this kernel offers */
-	bool verbose;			/* libbpf's debug output too */
 };
 
 typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
