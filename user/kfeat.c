@@ -108,6 +108,41 @@ static int hit_recorder(int map_fd)
 			     sizeof(insns) / sizeof(insns[0]), &opts);
 }
 
+static void *close_fds(void *arg)
+{
+	int *fds = arg;
+
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return NULL;
+}
+
+/*
+ * Releasing the link waits for the kernel's grace periods (a tenth of a
+ * second on 6.13+): done on the side, not on the way to attaching.
+ */
+static void close_later(int map, int prog, int link)
+{
+	int *fds = malloc(3 * sizeof(*fds));
+	pthread_t th;
+
+	if (fds) {
+		fds[0] = link;
+		fds[1] = prog;
+		fds[2] = map;
+		if (!pthread_create(&th, NULL, close_fds, fds)) {
+			pthread_detach(th);
+			return;
+		}
+		free(fds);
+	}
+	for (int fd = 0, all[3] = { link, prog, map }; fd < 3; fd++)
+		if (all[fd] >= 0)
+			close(all[fd]);
+}
+
 /*
  * A uprobe_multi link on one of our own functions, for our own process,
  * hit from a second thread. The first kernels with these links (6.6 to
@@ -133,12 +168,7 @@ static void probe_uprobe_multi(struct kfeat *f)
 		f->has[KF_UPROBE_MULTI] = hit == 1;
 		f->multi_per_thread = hit != 1;
 	}
-	if (link >= 0)
-		close(link);
-	if (prog >= 0)
-		close(prog);
-	if (map >= 0)
-		close(map);
+	close_later(map, prog, link);
 }
 
 static void probe_syscall(struct kfeat *f)
