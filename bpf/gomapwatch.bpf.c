@@ -21,6 +21,14 @@ const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte *
 const volatile __u64 stale_ns = 1000000000ULL;
 
 /*
+ * Set by the loader before it releases the probes: entries stop recording
+ * and checking at once, so entry and exit links can all go together (one
+ * wait for the kernel's grace periods, not one per kind) and no write left
+ * half-seen on the way out can look like a conflict.
+ */
+volatile __u32 stopping;
+
+/*
  * Writes in flight, by map. Not preallocated and not LRU: an element is
  * never evicted from under its owner, and the table holds only writes
  * going on right now (a handful), whatever the number of maps.
@@ -353,7 +361,7 @@ static __always_inline int write_enter_do(struct pt_regs *ctx, __u64 cookie)
 	__u64 map = GO_ARG2(ctx);
 	int v;
 
-	if (!map)
+	if (!map || stopping)
 		return 0;	/* nil map: a panic or a no-op, never a write */
 	/*
 	 * A map on the goroutine's own stack never escaped to another one:
@@ -447,7 +455,7 @@ static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 	__u32 pid = pid_tgid >> 32;
 	int v;
 
-	if (!map)
+	if (!map || stopping)
 		return 0;
 	count(GMW_C_READ);
 	v = track__read_check(&pid, map, pid, GO_G(ctx), bpf_ktime_get_ns(), stale_ns,

@@ -19,7 +19,7 @@
 struct tlink {
 	struct bpf_link *link;
 	int fd;
-	bool releases;		/* exits and gopanic: attached first, released last */
+	bool releases;		/* exits and gopanic: attached before the entries */
 };
 
 struct tracer {
@@ -243,7 +243,7 @@ static int attach_class(struct tracer *t, const struct plan *p, bool rel, char *
 /*
  * Releases first (exits, gopanic): a write whose entry fired with no way
  * out probed yet would stay "inside" and make the next writer look like a
- * conflict. Detach undoes it in reverse, entries first.
+ * conflict. Detaching stops the entries first (tracer__detach).
  */
 int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen)
 {
@@ -271,35 +271,29 @@ static void *link_release(void *arg)
 
 /*
  * Each release waits for the kernel's grace periods: released side by
- * side, their waits overlap instead of adding up.
+ * side, their waits overlap instead of adding up. The entries stop first
+ * (stopping), so no write can be recorded after its exit is gone.
  */
-static void release_class(struct tracer *t, bool rel)
+void tracer__detach(struct tracer *t)
 {
-	pthread_t *th = calloc(t->nlinks, sizeof(*th));
-	bool *started = calloc(t->nlinks, sizeof(*started));
+	pthread_t *th;
+	bool *started;
 
-	for (int i = 0; i < t->nlinks; i++) {
-		if (t->links[i].releases != rel)
-			continue;
+	if (!t || !t->links)
+		return;
+	t->skel->bss->stopping = 1;
+	th = calloc(t->nlinks, sizeof(*th));
+	started = calloc(t->nlinks, sizeof(*started));
+	for (int i = 0; i < t->nlinks; i++)
 		if (th && started && !pthread_create(&th[i], NULL, link_release, &t->links[i]))
 			started[i] = true;
 		else
 			link_release(&t->links[i]);
-	}
 	for (int i = 0; th && started && i < t->nlinks; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
 	free(th);
 	free(started);
-}
-
-/* Entries first, all gone before any exit goes: no write is left without its exit. */
-void tracer__detach(struct tracer *t)
-{
-	if (!t || !t->links)
-		return;
-	release_class(t, false);
-	release_class(t, true);
 	free(t->links);
 	t->links = NULL;
 	t->nlinks = 0;
