@@ -48,6 +48,7 @@ static const char doc[] =
 	"  gomapwatch -b /usr/bin/server       # every process of a binary, now and later\n"
 	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
 	"  gomapwatch inspect ./server         # what would be probed, and why; attaches nothing\n"
+	"  gomapwatch inspect --kernel         # what this kernel offers (Linux 5.8+ with BTF needed)\n"
 	"\n"
 	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
