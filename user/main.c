@@ -45,12 +45,13 @@ static const char doc[] =
 	"  gomapwatch -p 4242                  # attach to a running service\n"
 	"  gomapwatch -p 4242 -d 60 --json -o events.ndjson\n"
 	"  gomapwatch -- ./server --port 8080  # run a command under watch\n"
-	"  gomapwatch -b /usr/bin/server       # every process of a binary, now and later\n"
+	"  gomapwatch -b /usr/bin/server       # all its processes, now and later\n"
 	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
-	"  gomapwatch inspect ./server         # what would be probed, and why; attaches nothing\n"
-	"  gomapwatch inspect --kernel         # what this kernel offers (Linux 5.8+ with BTF needed)\n"
+	"  gomapwatch inspect ./server         # what would be probed; attaches nothing\n"
+	"  gomapwatch inspect --kernel         # what this kernel offers gomapwatch\n"
 	"\n"
-	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
+	"With -- CMD, gomapwatch exits with CMD's exit status. Runs on Linux 5.8 or\n"
+	"later with BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
 
 enum { OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE };
@@ -451,7 +452,7 @@ static void install_signals(void)
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { options, parse_arg,
-					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | inspect -p PID",
+					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | -p PID | --kernel",
 					  doc };
 	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 },
 			     .t_start = now_s() };
