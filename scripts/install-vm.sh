@@ -61,9 +61,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	upgrades=$(apt-get -s install -y --no-install-recommends "${INSTALL[@]}" |
 		awk '$1 == "Inst" && $3 ~ /^\[/ { print $2 }')
 	if [ -n "$upgrades" ]; then
-		echo "install-vm: refusing, this would upgrade: $(echo $upgrades)" >&2
+		echo "install-vm: refusing, this would upgrade: ${upgrades//$'\n'/ }" >&2
 		exit 1
 	fi
-	apt-get install -y -qq --no-install-recommends "${INSTALL[@]}" >/dev/null
+	# another apt on the machine: wait for it rather than fail
+	apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends \
+		"${INSTALL[@]}" >/dev/null
 fi
 echo "install-vm: done"

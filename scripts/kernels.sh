@@ -71,5 +71,9 @@ for s in "${SERIES[@]}"; do
 		continue
 	fi
 	echo "$series $kver $cache/$kver/root/boot/vmlinuz-$kver"
+	# an older ABI of the series, superseded: about 300 MB each
+	for d in "$cache"/*; do
+		[ "$d" = "$cache/$kver" ] || ! [[ linux-image-${d##*/} =~ $re ]] || rm -rf "$d"
+	done
 done
 exit "$fail"

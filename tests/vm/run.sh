@@ -97,7 +97,7 @@ for series in "${series_all[@]}"; do
 	fi
 	echo "--- $series: booting $kver"
 	boot "$series" "$kver" "$vmlinuz"
-	kver= vmlinuz=
+	kver='' vmlinuz=''
 done
 
 fail=0
