@@ -21,6 +21,16 @@ CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	  -I$(O) -Ibpf -Iuser $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lz
+# STATIC=1 (set by `make static`): linked -static against Debian's archives
+# and the yyjson one scripts/install-static.sh builds into $(O)/yyjson.
+# libcurl stays out: no code calls it, and its static archive would bring
+# a TLS stack along.
+ifeq ($(STATIC),1)
+PKGS := $(filter-out yyjson libcurl,$(PKGS))
+CFLAGS += -I$(O)/yyjson
+LDLIBS := -static $(shell pkg-config --static --libs $(PKGS) 2>/dev/null)
+STATIC_LIBS := $(O)/yyjson/libyyjson.a
+endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Wno-unused-function
 
@@ -32,10 +42,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench clean install offsets-table vmlinux \
-	bpf-arm64 vmlinux-arm64
+	bpf-arm64 vmlinux-arm64 static static-test
 all: $(O)/gomapwatch
 
-$(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS)
+$(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -79,7 +89,17 @@ integration: fixtures
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration vm-test
+	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration static-test vm-test
+
+# One self-contained binary to copy onto a production box: $(O)/static/gomapwatch
+static: deps
+	$(Q)scripts/install-static.sh $(O)/static/yyjson
+	$(Q)$(MAKE) --no-print-directory STATIC=1 O=$(O)/static all
+
+# It is static and runs where there is no shared library at all.
+static-test: static fixtures
+	$(Q)GMW=$(abspath $(O)/static/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		tests/integration/static.sh
 
 # The kernel matrix (tests/vm): Debian's 5.10, 6.1 and 6.12 booted under
 # QEMU, a smoke set in each. QEMU and vng come from scripts/install-vm.sh,

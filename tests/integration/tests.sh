@@ -549,7 +549,7 @@ gone_after_exit() {
 	"$fx/locked" -seconds 20 >"$T/out" 2>&1 &
 	wait_line "$T/out" '^pid '
 	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
-	start_gmw -p "$pid" -d 1 --json -o "$T/ev.exit"
+	start_gmw -p "$pid" -d 3 --json -o "$T/ev.exit"
 	expect_status 0 wait "$gmw"
 	probes_gone "a normal exit" "$gmw" "$gmw_held"
 	start_gmw -p "$pid" --json -o "$T/ev.kill"
@@ -558,7 +558,7 @@ gone_after_exit() {
 	probes_gone "SIGKILL of gomapwatch" "$gmw" "$gmw_held"
 	kill -0 "$pid" || die "the target did not outlive gomapwatch"
 	wait_line "$T/out" '^ok writes=' 30
-	start_gmw --json -o "$T/ev.first" -- "$fx/locked" -seconds 2
+	start_gmw --json -o "$T/ev.first" -- "$fx/locked" -seconds 3
 	expect_status 0 wait "$gmw"
 	probes_gone "the target exiting first" "$gmw" "$gmw_held"
 }
