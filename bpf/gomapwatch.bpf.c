@@ -93,12 +93,24 @@ static __always_inline struct gmw_proc_key proc_key(__u64 id, __u32 pid)
 	return k;
 }
 
+/*
+ * A map update's error as a negative errno. Before Linux 6.4 the maps'
+ * update functions returned int, and the verifier calls them directly:
+ * -EEXIST came back as 0xffffffef in a 64-bit register, never equal to
+ * -17, so a held map looked like a full table (5.10 and 6.1 reported no
+ * conflict and counted every re-entry as untracked).
+ */
+static __always_inline long map_err(long err)
+{
+	return (int)err;
+}
+
 /* The tables of track.h; st carries the process ID. */
 static __always_inline long claim(__u32 *pid, const struct gmw_inflight *rec)
 {
 	struct gmw_proc_key k = proc_key(rec->map, *pid);
 
-	return bpf_map_update_elem(&writers, &k, rec, BPF_NOEXIST);
+	return map_err(bpf_map_update_elem(&writers, &k, rec, BPF_NOEXIST));
 }
 
 static __always_inline void *holder(__u32 *pid, __u64 map)
@@ -317,7 +329,7 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	err = bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST);
+	err = map_err(bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST));
 	if (err) {
 		/* another CPU's report of the same pair, or the table is full:
 		 * then say so in the summary rather than flood the ring */
