@@ -29,9 +29,9 @@ CHECKS=(racy-conflict locked-no-conflict fatal-event attach-detach)
 . "$root/tests/integration/tests.sh"
 
 # racy: a conflict naming two goroutines the fixture printed, as on the host
-# (tests.sh racy_once). The rate is lower than the host's 9 of 10: under
-# emulation the runtime more often kills racy before two writes overlap.
-c_racy-conflict() { rate "racy detected" 5 3 racy_once "$fx"; }
+# (tests.sh racy_once), and as there a rate: the runtime can kill racy
+# before two writes overlap under the probes.
+c_racy-conflict() { rate "racy detected" 5 4 racy_once "$fx"; }
 
 # locked: every map operation under its lock, no conflict, counters add up
 c_locked-no-conflict() { t_locked "$fx"; }
