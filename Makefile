@@ -111,9 +111,9 @@ vm-deps:
 kernels: vm-deps
 	$(Q)scripts/kernels.sh
 
-vm-test: vm-deps fixtures
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)GMW=$(abspath $(O)/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+# The guests run the static binary: what gets copied onto a box.
+vm-test: vm-deps fixtures static
+	$(Q)GMW=$(abspath $(O)/static/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
 		tests/vm/run.sh $(O)/vm
 
 demo: deps

@@ -16,7 +16,7 @@ root=$(cd "$here/../.." && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
-CHECKS=(racy-conflict locked-no-conflict fatal-event attach-detach)
+CHECKS=(racy-conflict locked-no-conflict fatal-event attach-detach refusal-named)
 # A whole guest: boot (~30 s under TCG) and the smoke set, with room to
 # spare on a loaded machine; smoke.sh times out each check on its own.
 BOOT_TIMEOUT=${GMW_VM_TIMEOUT:-900}

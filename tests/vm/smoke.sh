@@ -21,7 +21,7 @@ fi
 GMW=$1 fx=$2 res=$3
 # Per check: a hang fails that check, not the whole guest.
 CHECK_TIMEOUT=${GMW_VM_CHECK_TIMEOUT:-300}
-CHECKS=(racy-conflict locked-no-conflict fatal-event attach-detach)
+CHECKS=(racy-conflict locked-no-conflict fatal-event attach-detach refusal-named)
 
 # shellcheck source=tests/integration/lib.sh
 . "$root/tests/integration/lib.sh"
@@ -55,15 +55,29 @@ c_attach-detach() {
 	grep -q '^ok writes=' "$T/out" || die "the target did not finish normally: $(cat "$T/out")"
 }
 
-# What this kernel offers gomapwatch: the loader's own report of the BPF
-# features it probes for (its first line names the kernel), else the release.
-features() {
-	if "$GMW" inspect --help 2>&1 | grep -q -- '--kernel'; then
-		"$GMW" inspect --kernel 2>&1 || true
+# What this kernel refuses is said, not guessed: where it has no attach
+# cookies, a forced use shows the verifier's own words; where it has no
+# uprobe_multi links, a forced use names the link; elsewhere a missing
+# ring buffer (forced off) is named with the kernel that brings it.
+c_refusal-named() {
+	local k
+	k=$("$GMW" inspect --kernel --json)
+	if [ "$(jq .features.attach_cookie <<<"$k")" = false ]; then
+		GOMAPWATCH_FORCE_FEATURES=attach_cookie expect_status 1 "$GMW" -- "$fx/locked" -seconds 1 2>"$T/err"
+		grep -q -- '-- BEGIN PROG LOAD LOG --' "$T/err" || die "no verifier log: $(cat "$T/err")"
+		grep -qE "^gomapwatch: cannot load the BPF programs into kernel $(uname -r)" "$T/err"
+	elif [ "$(jq .features.uprobe_multi <<<"$k")" = false ]; then
+		GOMAPWATCH_FORCE_FEATURES=uprobe_multi expect_status 1 "$GMW" -- "$fx/locked" -seconds 1 2>"$T/err"
+		grep -qE '^gomapwatch: attach [0-9]+ probes of [a-z_]+ in one uprobe_multi link: ' "$T/err"
 	else
-		echo "kernel $(uname -r)"
+		GOMAPWATCH_DISABLE_FEATURES=ringbuf expect_status 1 "$GMW" -- "$fx/locked" -seconds 1 2>"$T/err"
+		grep -q 'has no BPF ring buffer: gomapwatch needs Linux 5.8 or later' "$T/err"
 	fi
+	tail -n 15 "$T/err"
 }
+
+# What this kernel offers gomapwatch, as the loader probes it.
+features() { "$GMW" inspect --kernel 2>&1 || true; }
 
 if [ -n "$check" ]; then
 	set -e
