@@ -21,6 +21,14 @@ const volatile __u8 kind_mask = 0x1f;	/* Go 1.26 stopped sharing the kind byte *
 const volatile __u64 stale_ns = 1000000000ULL;
 
 /*
+ * Set by the loader before it releases the probes: entries stop recording
+ * and checking at once, so entry and exit links can all go together (one
+ * wait for the kernel's grace periods, not one per kind) and no write left
+ * half-seen on the way out can look like a conflict.
+ */
+volatile __u32 stopping;
+
+/*
  * Writes in flight, by map. Not preallocated and not LRU: an element is
  * never evicted from under its owner, and the table holds only writes
  * going on right now (a handful), whatever the number of maps.
@@ -180,7 +188,7 @@ static __always_inline __u8 map_flag(__u64 map)
  * on this goroutine's own stack.
  */
 static __always_inline bool inflight__fill(struct pt_regs *ctx, struct gmw_inflight *r,
-					   __u64 map, __u64 cookie, __u64 pid_tgid)
+					   __u64 map, __u64 pid_tgid)
 {
 	__u64 g = GO_G(ctx), gw[2] = {};
 
@@ -192,10 +200,9 @@ static __always_inline bool inflight__fill(struct pt_regs *ctx, struct gmw_infli
 	r->fp = PT_REGS_FP(ctx);
 	r->ret_ip = go_return_address(ctx);
 	r->stack_hi = gw[1];
+	r->ip = PT_REGS_IP(ctx);
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
-	r->fn = GMW_COOKIE_FN(cookie);
-	r->op = GMW_COOKIE_OP(cookie);
 	return map >= gw[0] && map < gw[1];
 }
 
@@ -233,10 +240,8 @@ static __always_inline void side__from(struct gmw_side *s, const struct gmw_infl
 	s->ret_ip = r->ret_ip;
 	s->tid = r->tid;
 	s->pid = r->pid;
-	s->fn = r->fn;
-	s->op = r->op;
 	s->flag = r->flag;
-	s->stack[0] = 0;
+	s->stack[0] = r->ip;
 	s->nframes = 1;
 	s->stack_hash = 0;
 	if (gopc_off >= 0)
@@ -303,7 +308,6 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 		}
 	}
 	side__from(&e->cur, me);
-	e->cur.stack[0] = PT_REGS_IP(ctx);
 	side__stack(&e->cur, me);
 	k = gmw_pair_key__make(&e->cur, &e->other);
 	seen = bpf_map_lookup_elem(&pairs, &k);
@@ -351,22 +355,20 @@ static __always_inline void write_verdict(struct pt_regs *ctx, int v,
 	}
 }
 
-SEC("uprobe")
-int write_enter(struct pt_regs *ctx)
+static __always_inline int write_enter_do(struct pt_regs *ctx, __u64 cookie)
 {
 	struct gmw_inflight me = {}, other = {};
-	__u64 map = GO_ARG2(ctx), cookie;
+	__u64 map = GO_ARG2(ctx);
 	int v;
 
-	if (!map)
+	if (!map || stopping)
 		return 0;	/* nil map: a panic or a no-op, never a write */
-	cookie = bpf_get_attach_cookie(ctx);
 	/*
 	 * A map on the goroutine's own stack never escaped to another one:
 	 * nothing can race on it. And its address moves when the stack is
 	 * copied (growth inside the write), so an exit could not find it.
 	 */
-	if (inflight__fill(ctx, &me, map, cookie, bpf_get_current_pid_tgid())) {
+	if (inflight__fill(ctx, &me, map, bpf_get_current_pid_tgid())) {
 		count(GMW_C_STACK_LOCAL);
 		return 0;
 	}
@@ -396,10 +398,9 @@ static __always_inline __u64 reg_by_number(struct pt_regs *ctx, __u8 r)
 #endif
 }
 
-SEC("uprobe")
-int write_exit(struct pt_regs *ctx)
+static __always_inline int write_exit_do(struct pt_regs *ctx, __u64 cookie)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), g = GO_G(ctx);
+	__u64 g = GO_G(ctx);
 	__u8 reg = GMW_COOKIE_REG(cookie);
 	__u32 pid = current_pid();
 	int held;
@@ -416,6 +417,37 @@ int write_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Linux 5.15+: what the probe must know comes with its cookie. */
+SEC("uprobe")
+int write_enter(struct pt_regs *ctx)
+{
+	return write_enter_do(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uprobe")
+int write_exit(struct pt_regs *ctx)
+{
+	return write_exit_do(ctx, bpf_get_attach_cookie(ctx));
+}
+
+/*
+ * Kernels without cookies: one program per combination of what the cookie
+ * would say, named for it (the loader picks by name: wenter_F, wexit_F_R).
+ */
+#define WRITE_ENTER_AS(flags)								SEC("uprobe") int wenter_##flags(struct pt_regs *ctx)				{											return write_enter_do(ctx, GMW_COOKIE(flags, GMW_REG_NONE));		}
+#define WRITE_EXIT_AS(flags, reg)							SEC("uprobe") int wexit_##flags##_##reg(struct pt_regs *ctx)			{											return write_exit_do(ctx, GMW_COOKIE(flags, reg));			}
+WRITE_ENTER_AS(0)
+WRITE_ENTER_AS(1)
+WRITE_EXIT_AS(0, 255)	/* GMW_REG_NONE: the owner record names the map */
+#if defined(__TARGET_ARCH_x86)
+/* every register an exit can name the map in (reg_by_number: not rsp, r14) */
+#define WRITE_EXIT_REG(reg) WRITE_EXIT_AS(0, reg) WRITE_EXIT_AS(1, reg)
+WRITE_EXIT_REG(0) WRITE_EXIT_REG(1) WRITE_EXIT_REG(2) WRITE_EXIT_REG(3)
+WRITE_EXIT_REG(4) WRITE_EXIT_REG(5) WRITE_EXIT_REG(6) WRITE_EXIT_REG(8)
+WRITE_EXIT_REG(9) WRITE_EXIT_REG(10) WRITE_EXIT_REG(11) WRITE_EXIT_REG(12)
+WRITE_EXIT_REG(13) WRITE_EXIT_REG(15)
+#endif
+
 static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 {
 	struct gmw_inflight me = {}, other = {};
@@ -423,14 +455,14 @@ static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 	__u32 pid = pid_tgid >> 32;
 	int v;
 
-	if (!map)
+	if (!map || stopping)
 		return 0;
 	count(GMW_C_READ);
 	v = track__read_check(&pid, map, pid, GO_G(ctx), bpf_ktime_get_ns(), stale_ns,
 			      map_flag(map) & flag_mask, &other);
 	if (v == TRACK_CLEAR)
 		return 0;
-	inflight__fill(ctx, &me, map, bpf_get_attach_cookie(ctx), pid_tgid);
+	inflight__fill(ctx, &me, map, pid_tgid);
 	me.flag = map_flag(map);
 	conflict__emit(ctx, &me, &other, v == TRACK_CONFLICT_UNSEEN);
 	return 0;
@@ -457,9 +489,8 @@ static __always_inline void side__here(struct pt_regs *ctx, struct gmw_side *s)
 {
 	struct gmw_inflight r = {};
 
-	inflight__fill(ctx, &r, 0, bpf_get_attach_cookie(ctx), bpf_get_current_pid_tgid());
+	inflight__fill(ctx, &r, 0, bpf_get_current_pid_tgid());
 	side__from(s, &r);
-	s->stack[0] = PT_REGS_IP(ctx);
 	side__stack(s, &r);
 }
 

@@ -46,15 +46,15 @@ enum gmw_counter {
 };
 
 /*
- * Cookie attached to each uprobe: function index, operation, options, and
- * for an exit the register that holds the map there.
+ * What a write's entry and exit probes must know in the kernel: options,
+ * and for an exit the register that holds the map there. Carried by the
+ * attach cookie (Linux 5.15+), or fixed in one program per combination
+ * where the kernel has no cookies. Which function a hit is in, the loader
+ * finds from the probed address.
  */
-#define GMW_COOKIE(fn, op, flags, reg)                                              \
-	((__u64)(fn) | ((__u64)(op) << 16) | ((__u64)(flags) << 24) | ((__u64)(reg) << 32))
-#define GMW_COOKIE_FN(c)		((__u16)(c))
-#define GMW_COOKIE_OP(c)		((__u8)((c) >> 16))
-#define GMW_COOKIE_FLAGS(c)		((__u8)((c) >> 24))
-#define GMW_COOKIE_REG(c)		((__u8)((c) >> 32))
+#define GMW_COOKIE(flags, reg)		((__u64)(flags) | ((__u64)(reg) << 8))
+#define GMW_COOKIE_FLAGS(c)		((__u8)(c))
+#define GMW_COOKIE_REG(c)		((__u8)((c) >> 8))
 /*
  * The function's entry also records goroutine -> map in 'owners': one of
  * its exits cannot name the map, or it can panic once inside.
@@ -76,8 +76,8 @@ struct gmw_side {
 	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
 	__u32 tid;
 	__u32 pid;
-	__u16 fn;		/* index into the loader's hooked-function table */
-	__u8 op;		/* enum gmw_op */
+	__u16 fn;		/* the loader's hooked-function index; GMW_FN_UNSEEN */
+	__u8 op;		/* enum gmw_op, filled in by the loader */
 	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
 	__u32 nframes;		/* valid entries in stack (0 or 1: not walked) */
 	__u32 stack_hash;	/* of ret_ip and stack: the same code path, the same hash */
@@ -101,14 +101,13 @@ struct gmw_inflight {
 	__u64 fp;		/* frame pointer at entry: the caller's frame */
 	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
 	__u64 stack_hi;		/* g.stack.hi at entry: to follow the stack if it moves */
+	__u64 ip;		/* the probed instruction: which function, for the loader */
 	__u32 pid;
 	__u32 tid;
-	__u16 fn;		/* index into the loader's hooked-function table */
-	__u8 op;		/* enum gmw_op */
 	__u8 flag;		/* map write flag byte at entry */
-	__u32 pad;
+	__u8 pad[7];
 };
-_Static_assert(sizeof(struct gmw_inflight) == 72, "gmw_inflight layout");
+_Static_assert(sizeof(struct gmw_inflight) == 80, "gmw_inflight layout");
 
 /* Slots of the cache of recent exits (a power of two). */
 #define GMW_RECENT_SLOTS	4096

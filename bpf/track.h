@@ -50,8 +50,9 @@
  *     address moves when the stack is copied mid-write, so no exit could
  *     find its record (gomapwatch.bpf.c, write_enter).
  *  8. Probes that release (exits, gopanic) are attached before any entry
- *     and detached after them (user/tracer.c): no write can be recorded
- *     while a way out of it is not yet probed.
+ *     (user/tracer.c), and before any probe is detached the entries stop
+ *     recording (gomapwatch.bpf.c, stopping): no write can be recorded
+ *     while a way out of it is not probed.
  * What can still go wrong is a missed release (a path the planner could
  * not see): such a record ages out after stale_ns and is counted, so the
  * summary shows it instead of it accusing writers forever. The loader

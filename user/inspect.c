@@ -9,15 +9,18 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include "bpflog.h"
 #include "inspect.h"
 #include "json.h"
+#include "kfeat.h"
 #include "offsets.h"
 #include "plan.h"
 #include "target.h"
 
 static struct {
 	const char *pid, *path;
-	bool json;
+	bool json, kernel;
 	struct plan_opts po;
 } ienv;
 
@@ -27,13 +30,18 @@ static const char doc[] =
 	"EXAMPLES:\n"
 	"  gomapwatch inspect ./server\n"
 	"  gomapwatch inspect -p 4242 --json\n"
+	"  gomapwatch inspect --kernel     # what this kernel offers gomapwatch\n"
 	"\v"
-	"Exit status 0 when gomapwatch can trace the binary, 1 with the reason when not.";
+	"Exit status 0 when gomapwatch can trace the binary (with --kernel: can run on\n"
+	"this kernel), 1 with the reason when not. --kernel asks the BPF syscall as\n"
+	"root and reads the kernel's BTF otherwise.";
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Inspect the binary of this running process" },
 	{ "json", 'j', NULL, 0, "One JSON object" },
 	{ "reads", 'r', NULL, 0, "Include the probes --reads would add" },
+	{ "kernel", 'k', NULL, 0, "Show which BPF features the running kernel has, and what "
+	  "gomapwatch does without each" },
 	{},
 };
 
@@ -49,14 +57,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'r':
 		ienv.po.reads = true;
 		break;
+	case 'k':
+		ienv.kernel = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (ienv.path)
 			argp_error(state, "one binary at a time");
 		ienv.path = arg;
 		break;
 	case ARGP_KEY_END:
-		if (!ienv.pid == !ienv.path)
-			argp_error(state, "give either a BINARY or -p PID");
+		if (ienv.kernel && (ienv.pid || ienv.path))
+			argp_error(state, "--kernel inspects the kernel: give no BINARY or -p PID");
+		if (!ienv.kernel && !ienv.pid == !ienv.path)
+			argp_error(state, "give either a BINARY or -p PID (or --kernel)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -209,9 +222,24 @@ static void json_report(const struct facts *f, const char *path)
 	json__emit(doc, stdout);
 }
 
+static int inspect_kernel(void)
+{
+	struct kfeat kf;
+	char err[256];
+	int ret;
+
+	bpflog__install(false);
+	kfeat__probe(&kf, geteuid() == 0);
+	kfeat__print(&kf, ienv.json);
+	ret = kfeat__check(&kf, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "gomapwatch: %s\n", err);
+	return ret ? 1 : 0;
+}
+
 int inspect__main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "BINARY | -p PID", doc };
+	static const struct argp argp = { options, parse_arg, "BINARY | -p PID | --kernel", doc };
 	struct facts f = { 0 };
 	struct target t;
 	const char *path;
@@ -220,6 +248,8 @@ int inspect__main(int argc, char **argv)
 		f.off.off[k] = -1;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
+	if (ienv.kernel)
+		return inspect_kernel();
 	if (ienv.pid && target__from_pid(&t, ienv.pid, f.err, sizeof(f.err))) {
 		fprintf(stderr, "gomapwatch: %s\n", f.err);
 		return 1;

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bpflog.h"
 #include "gobin.h"
 #include "inspect.h"
+#include "kfeat.h"
 #include "offsets.h"
 #include "plan.h"
 #include "report.h"
@@ -21,13 +23,15 @@ static struct env {
 	const char *pid;
 	const char *binary;
 	double duration;
-	bool json, reads, force_ret, verbose;
+	bool json, reads, force_ret;
+	int verbose;
 	const char *output;
 	long stale_ms;
 	char **cmd;
 } env = { .stale_ms = 10000 };
 
 static volatile sig_atomic_t exiting;
+static volatile double stop_at;	/* when the signal came, for -v's timings */
 
 const char *argp_program_version = "gomapwatch 0.1";
 static const char doc[] =
@@ -41,11 +45,13 @@ static const char doc[] =
 	"  gomapwatch -p 4242                  # attach to a running service\n"
 	"  gomapwatch -p 4242 -d 60 --json -o events.ndjson\n"
 	"  gomapwatch -- ./server --port 8080  # run a command under watch\n"
-	"  gomapwatch -b /usr/bin/server       # every process of a binary, now and later\n"
+	"  gomapwatch -b /usr/bin/server       # all its processes, now and later\n"
 	"  gomapwatch --reads -p 4242          # also catch read/write conflicts\n"
-	"  gomapwatch inspect ./server         # what would be probed, and why; attaches nothing\n"
+	"  gomapwatch inspect ./server         # what would be probed; attaches nothing\n"
+	"  gomapwatch inspect --kernel         # what this kernel offers gomapwatch\n"
 	"\n"
-	"With -- CMD, gomapwatch exits with CMD's exit status.\v"
+	"With -- CMD, gomapwatch exits with CMD's exit status. Runs on Linux 5.8 or\n"
+	"later with BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
 
 enum { OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE };
@@ -63,7 +69,9 @@ static const struct argp_option options[] = {
 	{ "stale-ms", OPT_STALE, "MS", 0,
 	  "A write with no exit after MS ms is forgotten (default 10000: on a loaded "
 	  "machine a goroutine can wait seconds inside a write)" },
-	{ "verbose", 'v', NULL, 0, "Print the probe plan" },
+	{ "verbose", 'v', NULL, 0,
+	  "Print the kernel's features, the probe plan and how long attaching and "
+	  "detaching took; twice (-vv) also libbpf's debug output" },
 	{},
 };
 
@@ -98,7 +106,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.output = arg;
 		break;
 	case 'v':
-		env.verbose = true;
+		env.verbose++;
 		break;
 	case OPT_READS:
 		env.reads = true;
@@ -126,8 +134,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static double now_s(void);
+
 static void on_signal(int sig)
 {
+	if (!exiting)
+		stop_at = now_s();
 	exiting = sig;
 }
 
@@ -136,6 +148,7 @@ static void die(const char *msg)
 	fprintf(stderr, "gomapwatch: %s\n", msg);
 }
 
+/* clock_gettime is async-signal-safe: on_signal uses this too. */
 static double now_s(void)
 {
 	struct timespec ts;
@@ -166,6 +179,8 @@ static void print_plan(const struct gobin *b, const struct go_offsets *o, const 
 
 struct session {
 	struct target tgt;
+	struct kfeat feat;
+	double t_start, t_planned, t_loaded, t_live;
 	struct {
 		uint32_t pid;
 		uint64_t bias;
@@ -248,6 +263,8 @@ static int start(struct session *s, char *err, size_t len)
 		.off = &s->off,
 		.kind_unmasked = s->bin.has_version && go_version__cmp(&s->bin.ver, 1, 26, 0) >= 0,
 		.stale_ns = env.stale_ms * 1000000ULL,
+		.plan = &s->plan,
+		.feat = &s->feat,
 	};
 	struct report_src src = {
 		.bin = &s->bin, .plan = &s->plan, .pair_count = tracer__pair_count,
@@ -256,11 +273,30 @@ static int start(struct session *s, char *err, size_t len)
 
 	if (tracer__open(&s->tr, &cfg, on_event, s, err, len))
 		return -1;
+	s->t_loaded = now_s();
 	src.ctx = s->tr;
 	s->rep = report__new(s->out, env.json, &src);
 	if (!s->rep)
 		return snprintf(err, len, "out of memory"), -1;
-	return tracer__attach(s->tr, &s->plan, err, len);
+	if (tracer__attach(s->tr, &s->plan, err, len))
+		return -1;
+	s->t_live = now_s();
+	return 0;
+}
+
+static void say_features(const struct kfeat *f)
+{
+	fprintf(stderr, "gomapwatch: kernel %s: attach cookies %s, uprobe_multi links %s\n",
+		f->release, f->has[KF_COOKIE] ? "yes" : "no (one program per kind of write probe)",
+		f->has[KF_UPROBE_MULTI] ? "yes" : "no (one perf-event link per probe)");
+}
+
+static void say_attach_times(const struct session *s)
+{
+	fprintf(stderr, "gomapwatch: probes live %.0f ms after start (binary and plan %.0f ms, "
+		"BPF load %.0f ms, attach %.0f ms)\n", (s->t_live - s->t_start) * 1e3,
+		(s->t_planned - s->t_start) * 1e3, (s->t_loaded - s->t_planned) * 1e3,
+		(s->t_live - s->t_loaded) * 1e3);
 }
 
 /* Learn the bias while the process lives: it may die of what it reports. */
@@ -302,7 +338,12 @@ static void watch(struct session *s)
 	uint64_t seen[GMW_C__MAX] = { 0 };
 
 	while (!exiting) {
-		if (tracer__poll(s->tr, 100) < 0)
+		int wait_ms = 100;
+
+		/* -d: stop on time, not up to a poll interval late */
+		if (env.duration && (env.duration - (now_s() - t0)) * 1e3 < wait_ms)
+			wait_ms = (env.duration - (now_s() - t0)) * 1e3;
+		if (tracer__poll(s->tr, wait_ms > 0 ? wait_ms : 0) < 0)
 			break;
 		if (now_s() - purged >= 1) {
 			tracer__purge(s->tr, env.stale_ms * 1000000ULL);
@@ -411,11 +452,12 @@ static void install_signals(void)
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { options, parse_arg,
-					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | inspect -p PID",
+					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | -p PID | --kernel",
 					  doc };
-	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 } };
+	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 },
+			     .t_start = now_s() };
 	char err[512] = "";
-	double t0;
+	double t0, stopped;
 	int ret = 1;
 
 	if (argc > 1 && !strcmp(argv[1], "inspect"))
@@ -427,6 +469,14 @@ int main(int argc, char **argv)
 		die("must run as root (uprobes and BPF need CAP_SYS_ADMIN)");
 		return 1;
 	}
+	bpflog__install(env.verbose > 1);
+	kfeat__probe(&s.feat, true);
+	if (kfeat__check(&s.feat, err, sizeof(err))) {
+		die(err);
+		return 1;
+	}
+	if (env.verbose)
+		say_features(&s.feat);
 	if (env.output && !(s.out = fopen(env.output, "w"))) {
 		fprintf(stderr, "gomapwatch: %s: %s\n", env.output, strerror(errno));
 		return 1;
@@ -441,17 +491,25 @@ int main(int argc, char **argv)
 		goto out;
 	if (prepare(&s, err, sizeof(err)))
 		goto out;
+	s.t_planned = now_s();
 	if (env.cmd && target__spawn(&s.tgt, env.cmd, err, sizeof(err)))
 		goto out;
 	if (start(&s, err, sizeof(err)))
 		goto out;
 	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
 		goto out;
+	if (env.verbose)
+		say_attach_times(&s);
 	learn_bias(&s);
 	print_banner(&s);
 	t0 = now_s();
 	watch(&s);
+	stopped = exiting ? stop_at : now_s();
 	finish(&s, now_s() - t0);
+	tracer__detach(s.tr);
+	if (env.verbose)
+		fprintf(stderr, "gomapwatch: probes released %.0f ms after the stop\n",
+			(now_s() - stopped) * 1e3);
 	tracer__destroy(s.tr);
 	s.tr = NULL;
 	wait_child(&s);

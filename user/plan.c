@@ -737,6 +737,14 @@ void plan__free(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int plan__fn_at(const struct plan *p, uint64_t addr)
+{
+	for (int i = 0; i < p->nfns; i++)
+		if (addr >= p->fns[i].start && addr < p->fns[i].end)
+			return i;
+	return -1;
+}
+
 int plan__npoints(const struct plan *p)
 {
 	int n = 0;

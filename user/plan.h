@@ -81,5 +81,7 @@ const char *probe_role__name(enum probe_role r);
 const char *exit_strategy__name(enum exit_strategy s);
 const char *exit_reason__name(enum exit_reason w);
 int plan__npoints(const struct plan *p);
+/* The hooked function holding link-time address addr, or -1. */
+int plan__fn_at(const struct plan *p, uint64_t addr);
 
 #endif

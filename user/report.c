@@ -432,15 +432,39 @@ static int message__report(struct report *r, const struct gmw_message *m)
 	return 0;
 }
 
+/* Which hooked function a side was in, from its probed instruction. */
+static void side__resolve(const struct report *r, struct gmw_side *s)
+{
+	const struct plan *p = r->src.plan;
+	uint64_t bias;
+	int fi;
+
+	if (s->fn == GMW_FN_UNSEEN)
+		return;
+	bias = r->src.bias ? r->src.bias(r->src.bias_ctx, s->pid) : 0;
+	fi = p ? plan__fn_at(p, s->stack[0] - bias) : -1;
+	s->fn = fi < 0 ? (p ? p->nfns : 0) : fi;
+	s->op = fi < 0 ? 0 : p->fns[fi].op;
+}
+
 int report__event(struct report *r, const void *data, size_t size)
 {
 	const uint32_t *type = data;
 
-	if (size >= sizeof(struct gmw_conflict) && *type == GMW_EV_CONFLICT)
-		return conflict__report(r, data);
+	if (size >= sizeof(struct gmw_conflict) && *type == GMW_EV_CONFLICT) {
+		struct gmw_conflict c = *(const struct gmw_conflict *)data;
+
+		side__resolve(r, &c.cur);
+		side__resolve(r, &c.other);
+		return conflict__report(r, &c);
+	}
 	if (size >= sizeof(struct gmw_message) && *type >= GMW_EV_FATAL &&
-	    *type <= GMW_EV_FATALPANIC)
-		return message__report(r, data);
+	    *type <= GMW_EV_FATALPANIC) {
+		struct gmw_message m = *(const struct gmw_message *)data;
+
+		side__resolve(r, &m.who);
+		return message__report(r, &m);
+	}
 	return 0;
 }
 

@@ -1,31 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libbpf lifecycle: open -> set rodata -> load -> attach -> poll -> destroy. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "gomapwatch.skel.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
+
+/* One link: a perf-event uprobe, or a uprobe_multi link's fd. */
+struct tlink {
+	struct bpf_link *link;
+	int fd;
+	bool releases;		/* exits and gopanic: attached before the entries */
+};
 
 struct tracer {
 	struct gomapwatch_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
+	struct tlink *links;
 	int nlinks;
 	pid_t pid;
 	const char *path;
+	struct kfeat feat;
 	uint64_t aged;		/* records purged here because their exit never came */
 };
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN && getenv("GOMAPWATCH_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
-}
 
 static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg)
 {
@@ -43,17 +49,79 @@ static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg
 	skel->rodata->stale_ns = cfg->stale_ns;
 }
 
+static struct bpf_program *role_prog(struct gomapwatch_bpf *s, enum probe_role r)
+{
+	switch (r) {
+	case ROLE_WRITE_ENTER:	return s->progs.write_enter;
+	case ROLE_WRITE_EXIT:	return s->progs.write_exit;
+	case ROLE_READ:		return s->progs.read_enter;
+	case ROLE_ITER_NEXT:	return s->progs.iter_next;
+	case ROLE_FATAL:	return s->progs.fatal_enter;
+	case ROLE_PANIC:	return s->progs.panic_enter;
+	case ROLE_FATALPANIC:	return s->progs.fatalpanic_enter;
+	}
+	return NULL;
+}
+
+static uint64_t point_cookie(const struct hooked_fn *f, const struct probe_point *pp)
+{
+	return GMW_COOKIE(f->owner ? GMW_F_OWNER : 0,
+			  pp->role == ROLE_WRITE_EXIT && pp->map_reg >= 0 ? pp->map_reg : GMW_REG_NONE);
+}
+
+/*
+ * The program a point runs. Without attach cookies a write's entry and
+ * exit run the program made for what the cookie would have said.
+ */
+static struct bpf_program *point_prog(struct tracer *t, const struct hooked_fn *f,
+				      const struct probe_point *pp)
+{
+	uint64_t c = point_cookie(f, pp);
+	char name[32];
+
+	if (t->feat.has[KF_COOKIE] || (pp->role != ROLE_WRITE_ENTER && pp->role != ROLE_WRITE_EXIT))
+		return role_prog(t->skel, pp->role);
+	if (pp->role == ROLE_WRITE_ENTER)
+		snprintf(name, sizeof(name), "wenter_%u", GMW_COOKIE_FLAGS(c));
+	else if (GMW_COOKIE_REG(c) == GMW_REG_NONE)
+		snprintf(name, sizeof(name), "wexit_0_%u", GMW_REG_NONE);
+	else
+		snprintf(name, sizeof(name), "wexit_%u_%u", GMW_COOKIE_FLAGS(c), GMW_COOKIE_REG(c));
+	return bpf_object__find_program_by_name(t->skel->obj, name);
+}
+
+/* Load only the programs the plan runs, made for the links they will get. */
+static int choose_programs(struct tracer *t, const struct plan *p, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, t->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	for (int i = 0; i < p->nfns; i++)
+		for (int k = 0; k < p->fns[i].npoints; k++) {
+			prog = point_prog(t, &p->fns[i], &p->fns[i].points[k]);
+			if (!prog)
+				return snprintf(err, errlen, "no BPF program for a %s probe in %s",
+						probe_role__name(p->fns[i].points[k].role),
+						p->fns[i].name), -EINVAL;
+			bpf_program__set_autoload(prog, true);
+			if (t->feat.has[KF_UPROBE_MULTI])
+				bpf_program__set_expected_attach_type(prog, GMW_TRACE_UPROBE_MULTI);
+		}
+	return 0;
+}
+
 int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_fn fn,
 		 void *ctx, char *err, size_t errlen)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
 	int ret;
 
-	libbpf_set_print(libbpf_quiet);
 	if (!t)
 		return -ENOMEM;
 	t->pid = cfg->pid;
 	t->path = cfg->path;
+	t->feat = *cfg->feat;
 	t->skel = gomapwatch_bpf__open();
 	if (!t->skel) {
 		ret = -errno;
@@ -61,10 +129,13 @@ int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_
 		goto fail;
 	}
 	set_rodata(t->skel, cfg);
+	ret = choose_programs(t, cfg->plan, err, errlen);
+	if (ret)
+		goto fail;
 	ret = gomapwatch_bpf__load(t->skel);
 	if (ret) {
-		snprintf(err, errlen, "cannot load BPF programs: %s (needs root and a kernel with BTF)",
-			 strerror(-ret));
+		snprintf(err, errlen, "cannot load the BPF programs into kernel %s: %s "
+			 "(libbpf's messages above say why)", t->feat.release, strerror(-ret));
 		goto fail;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.alerts),
@@ -81,29 +152,25 @@ fail:
 	return ret;
 }
 
-static struct bpf_program *role_prog(struct gomapwatch_bpf *s, enum probe_role r)
+/* Does a hit here release a write (an exit, or a panic abandoning one)? */
+static bool releases(const struct probe_point *pp)
 {
-	switch (r) {
-	case ROLE_WRITE_ENTER:	return s->progs.write_enter;
-	case ROLE_WRITE_EXIT:	return s->progs.write_exit;
-	case ROLE_READ:		return s->progs.read_enter;
-	case ROLE_ITER_NEXT:	return s->progs.iter_next;
-	case ROLE_FATAL:	return s->progs.fatal_enter;
-	case ROLE_PANIC:	return s->progs.panic_enter;
-	case ROLE_FATALPANIC:	return s->progs.fatalpanic_enter;
-	}
-	return NULL;
+	return pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_PANIC;
 }
 
-static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
+static void link_add(struct tracer *t, struct bpf_link *link, int fd, bool rel)
+{
+	t->links[t->nlinks++] = (struct tlink){ .link = link, .fd = fd, .releases = rel };
+}
+
+static int attach_point(struct tracer *t, const struct hooked_fn *f,
 			const struct probe_point *pp, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts,
-		    .bpf_cookie = GMW_COOKIE(fi, f->op, f->owner ? GMW_F_OWNER : 0,
-					     pp->map_reg < 0 ? GMW_REG_NONE : pp->map_reg));
+		    .bpf_cookie = t->feat.has[KF_COOKIE] ? point_cookie(f, pp) : 0);
 	struct bpf_link *link;
 
-	link = bpf_program__attach_uprobe_opts(role_prog(t->skel, pp->role), t->pid, t->path,
+	link = bpf_program__attach_uprobe_opts(point_prog(t, f, pp), t->pid, t->path,
 					       pp->file_off, &opts);
 	if (!link) {
 		int e = errno;
@@ -112,20 +179,71 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f, int fi,
 			 (unsigned long)(pp->addr - f->start), pp->insn, strerror(e));
 		return -e;
 	}
-	t->links[t->nlinks++] = link;
+	link_add(t, link, -1, releases(pp));
 	return 0;
 }
 
-/* Does a hit here release a write (an exit, or a panic abandoning one)? */
-static bool releases(const struct probe_point *pp)
+/* Every point of one program, of one class, in one uprobe_multi link. */
+static int attach_multi(struct tracer *t, const struct plan *p, struct bpf_program *prog,
+			bool rel, uint64_t *offs, uint64_t *cookies, char *err, size_t errlen)
 {
-	return pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_PANIC;
+	uint32_t n = 0;
+	int fd;
+
+	for (int i = 0; i < p->nfns; i++)
+		for (int k = 0; k < p->fns[i].npoints; k++) {
+			const struct probe_point *pp = &p->fns[i].points[k];
+
+			if (releases(pp) != rel || point_prog(t, &p->fns[i], pp) != prog)
+				continue;
+			offs[n] = pp->file_off;
+			cookies[n++] = point_cookie(&p->fns[i], pp);
+		}
+	if (!n)
+		return 0;
+	fd = uprobe_multi__link(bpf_program__fd(prog), t->path, offs, cookies, n, t->pid);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "attach %u probes of %s in one uprobe_multi link: %s", n,
+			 bpf_program__name(prog), strerror(e));
+		return -e;
+	}
+	link_add(t, NULL, fd, rel);
+	return 0;
+}
+
+static int attach_class(struct tracer *t, const struct plan *p, bool rel, char *err,
+			size_t errlen)
+{
+	int n = plan__npoints(p), ret = 0;
+	struct bpf_program *prog;
+	uint64_t *offs, *cookies;
+
+	if (!t->feat.has[KF_UPROBE_MULTI]) {
+		for (int i = 0; i < p->nfns; i++)
+			for (int k = 0; k < p->fns[i].npoints && !ret; k++)
+				if (releases(&p->fns[i].points[k]) == rel)
+					ret = attach_point(t, &p->fns[i], &p->fns[i].points[k],
+							   err, errlen);
+		return ret;
+	}
+	offs = calloc(n, sizeof(*offs));
+	cookies = calloc(n, sizeof(*cookies));
+	if (!offs || !cookies)
+		ret = -ENOMEM;
+	bpf_object__for_each_program(prog, t->skel->obj)
+		if (!ret && bpf_program__autoload(prog))
+			ret = attach_multi(t, p, prog, rel, offs, cookies, err, errlen);
+	free(offs);
+	free(cookies);
+	return ret;
 }
 
 /*
  * Releases first (exits, gopanic): a write whose entry fired with no way
  * out probed yet would stay "inside" and make the next writer look like a
- * conflict. Detach undoes it in reverse, entries first.
+ * conflict. Detaching stops the entries first (tracer__detach).
  */
 int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t errlen)
 {
@@ -134,18 +252,51 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 	t->links = calloc(plan__npoints(p), sizeof(*t->links));
 	if (!t->links)
 		return -ENOMEM;
-	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < p->nfns; i++)
-			for (int k = 0; k < p->fns[i].npoints; k++) {
-				const struct probe_point *pp = &p->fns[i].points[k];
+	ret = attach_class(t, p, true, err, errlen);
+	return ret ? ret : attach_class(t, p, false, err, errlen);
+}
 
-				if (releases(pp) != (pass == 0))
-					continue;
-				ret = attach_point(t, &p->fns[i], i, pp, err, errlen);
-				if (ret)
-					return ret;
-			}
-	return 0;
+static void *link_release(void *arg)
+{
+	struct tlink *l = arg;
+
+	if (l->link)
+		bpf_link__destroy(l->link);
+	else if (l->fd >= 0)
+		close(l->fd);
+	l->link = NULL;
+	l->fd = -1;
+	return NULL;
+}
+
+/*
+ * Each release waits for the kernel's grace periods: released side by
+ * side, their waits overlap instead of adding up. The entries stop first
+ * (stopping), so no write can be recorded after its exit is gone.
+ */
+void tracer__detach(struct tracer *t)
+{
+	pthread_t *th;
+	bool *started;
+
+	if (!t || !t->links)
+		return;
+	t->skel->bss->stopping = 1;
+	th = calloc(t->nlinks, sizeof(*th));
+	started = calloc(t->nlinks, sizeof(*started));
+	for (int i = 0; i < t->nlinks; i++)
+		if (th && started && !pthread_create(&th[i], NULL, link_release, &t->links[i]))
+			started[i] = true;
+		else
+			link_release(&t->links[i]);
+	for (int i = 0; th && started && i < t->nlinks; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+	free(t->links);
+	t->links = NULL;
+	t->nlinks = 0;
 }
 
 /* Records sent without a wakeup (panics) are picked up by the consume. */
@@ -290,9 +441,7 @@ void tracer__destroy(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = t->nlinks - 1; i >= 0; i--)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
+	tracer__detach(t);
 	ring_buffer__free(t->rb);
 	gomapwatch_bpf__destroy(t->skel);
 	free(t);

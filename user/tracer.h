@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "gomapwatch.h"
+#include "kfeat.h"
 #include "offsets.h"
 #include "plan.h"
 
@@ -17,6 +18,8 @@ struct tracer_cfg {
 	const struct go_offsets *off;
 	bool kind_unmasked;		/* Go 1.26+: the kind byte is the kind */
 	uint64_t stale_ns;		/* entries older than this age out */
+	const struct plan *plan;	/* what will be attached: its programs are loaded */
+	const struct kfeat *feat;	/* what this kernel offers */
 };
 
 typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
@@ -33,6 +36,8 @@ uint64_t tracer__pair_count(void *t, const struct gmw_pair_key *k);
 int tracer__unfinished(struct tracer *t);
 /* Drop records older than stale_ns and those of processes that exited. */
 void tracer__purge(struct tracer *t, uint64_t stale_ns);
+/* Release every probe; the tables stay readable until tracer__destroy. */
+void tracer__detach(struct tracer *t);
 void tracer__destroy(struct tracer *t);
 
 #endif

@@ -61,6 +61,7 @@ while read -r tag version; do
 	run "$tag-inspect" t_inspect "$fx" "$version"
 	run "$tag-read-write" t_read_write "$fx"
 	run "$tag-reads-locked" t_reads "$fx"
+	run "$tag-kernel-fallbacks" t_kernel_fallbacks "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
@@ -72,6 +73,9 @@ run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
 run unknown-version t_unknown_version "$GMW_FIXTURES/$tag"
 run deleted-and-namespaced t_deleted_and_namespaced "$GMW_FIXTURES/$tag"
 run stress t_stress "$GMW_FIXTURES/$tag"
+run kernel-features t_kernel_features
+run probes-gone t_probes_gone "$GMW_FIXTURES/$tag"
+run verbose-times t_verbose_times "$GMW_FIXTURES/$tag"
 run help t_help
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid

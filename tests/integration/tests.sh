@@ -455,3 +455,127 @@ t_attach_locked() {
 	done
 	kill "$pid"
 }
+
+# The paths a kernel without attach cookies (before 5.15) or uprobe_multi
+# links (before 6.6) takes, forced here: one program per kind of write
+# probe, one perf-event link per probe. Same detection, same zero.
+without_features() {
+	local fx=$1 feats=$2
+	GOMAPWATCH_DISABLE_FEATURES=$feats expect_status 0 "$GMW" -v --reads --json -o "$T/ev" \
+		-- "$fx/locked" -seconds 3 >"$T/out" 2>"$T/err"
+	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
+	grep -q "attach cookies $([[ $feats == *attach_cookie* ]] && echo no || echo yes)" "$T/err" ||
+		die "-v does not say how it attached: $(head -3 "$T/err")"
+	[ -z "$(events "$T/ev" conflict)" ] || die "$feats off: conflict on locked code: $(events "$T/ev" conflict | head -1)"
+	locked_summary "$T/ev" --reads
+}
+
+racy_without() {
+	GOMAPWATCH_DISABLE_FEATURES=$2 racy_once "$1"
+}
+
+t_kernel_fallbacks() {
+	local fx=$1 feats
+	for feats in attach_cookie uprobe_multi attach_cookie,uprobe_multi; do
+		without_features "$fx" "$feats"
+		rate "racy detected without $feats" 5 4 racy_without "$fx" "$feats"
+	done
+}
+
+# inspect --kernel, as root (the BPF syscall) and not (the kernel's BTF);
+# a missing feature named with the kernel that brings it, before anything
+# is started.
+t_kernel_features() {
+	local f
+	"$GMW" inspect --kernel >"$T/root"
+	for f in btf ringbuf attach_cookie uprobe_multi; do
+		grep -qE "^  $f +(yes|no) +Linux" "$T/root" || die "inspect --kernel: no line for $f: $(cat "$T/root")"
+	done
+	grep -q "probed through the BPF syscall" "$T/root"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$GMW" inspect --kernel >"$T/user"
+	grep -q "read from the kernel's BTF" "$T/user"
+	diff <(grep -v '^kernel' "$T/root") <(grep -v '^kernel' "$T/user") ||
+		die "the BTF and the BPF syscall disagree about this kernel"
+	"$GMW" inspect --kernel --json | jq -e '.features.ringbuf == true and (.kernel | length) > 0' >/dev/null
+	GOMAPWATCH_DISABLE_FEATURES=ringbuf expect_status 1 "$GMW" inspect --kernel >/dev/null 2>"$T/err"
+	GOMAPWATCH_DISABLE_FEATURES=ringbuf expect_status 1 "$GMW" -- touch "$T/started" 2>"$T/err"
+	grep -qE "^gomapwatch: this kernel \(.+\) has no BPF ring buffer: gomapwatch needs Linux 5.8 or later" "$T/err" ||
+		die "not named: $(cat "$T/err")"
+	[ ! -e "$T/started" ] || die "the command was started on a kernel gomapwatch cannot run on"
+	expect_status 64 "$GMW" inspect --kernel ./x 2>/dev/null
+}
+
+# held PID: the BPF programs and links process PID holds ("prog 12", "link 7")
+held() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "link_id:" { l = $2 } $1 == "prog_id:" { p = $2 }
+			END { if (l) print "link " l; else if (p) print "prog " p }' "$f" 2>/dev/null ||
+			true	# an fd closed meanwhile
+	done | sort -u
+}
+
+# probes_gone WHAT GMWPID HELD: after gomapwatch GMWPID went, none of its
+# programs or links remain (a perf event or uprobe_multi link holds its
+# program), nor the tracefs uprobes libbpf names after its pid. Freeing
+# can trail the exit by a grace period: a second at most.
+probes_gone() {
+	local what=$1 gmw=$2 left i
+	for ((i = 0; i < 20; i++)); do
+		left=$(while read -r kind id; do
+			bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
+		done <<<"$3"
+		grep -h "libbpf_${gmw}_" /sys/kernel/tracing/uprobe_events 2>/dev/null || true)
+		[ -n "$left" ] || return 0
+		sleep 0.1
+	done
+	die "after $what, still in the kernel: $left"
+}
+
+# gomapwatch ARGS... in the background, attached: sets gmw and gmw_held
+start_gmw() {
+	"$GMW" "$@" 2>"$T/gmw.err" &
+	gmw=$!
+	wait_line "$T/gmw.err" '^gomapwatch: watching '
+	gmw_held=$(held "$gmw")
+	grep -q '^link ' <<<"$gmw_held" || [ "$(grep -c '^prog ' <<<"$gmw_held")" -gt 0 ] ||
+		die "attached, but holds no BPF program or link: $gmw_held"
+}
+
+# After gomapwatch has gone (exit, SIGKILL, the target first): nothing of it
+# stays in the kernel, and a target it left keeps running.
+gone_after_exit() {
+	local fx=$1 pid gmw gmw_held
+	"$fx/locked" -seconds 20 >"$T/out" 2>&1 &
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	start_gmw -p "$pid" -d 1 --json -o "$T/ev.exit"
+	expect_status 0 wait "$gmw"
+	probes_gone "a normal exit" "$gmw" "$gmw_held"
+	start_gmw -p "$pid" --json -o "$T/ev.kill"
+	kill -KILL "$gmw"
+	wait "$gmw" 2>/dev/null || true
+	probes_gone "SIGKILL of gomapwatch" "$gmw" "$gmw_held"
+	kill -0 "$pid" || die "the target did not outlive gomapwatch"
+	wait_line "$T/out" '^ok writes=' 30
+	start_gmw --json -o "$T/ev.first" -- "$fx/locked" -seconds 2
+	expect_status 0 wait "$gmw"
+	probes_gone "the target exiting first" "$gmw" "$gmw_held"
+}
+
+t_probes_gone() {
+	local fx=$1 feats
+	for feats in none attach_cookie,uprobe_multi; do
+		GOMAPWATCH_DISABLE_FEATURES=$feats gone_after_exit "$fx"
+	done
+}
+
+# -v says what the kernel offers and how long attaching and detaching took.
+t_verbose_times() {
+	local fx=$1
+	"$GMW" -v -d 1 -- "$fx/locked" -seconds 3 >/dev/null 2>"$T/err"
+	grep -qE '^gomapwatch: kernel .+: attach cookies (yes|no)' "$T/err"
+	grep -qE '^gomapwatch: probes live [0-9]+ ms after start \(binary and plan [0-9]+ ms, BPF load [0-9]+ ms, attach [0-9]+ ms\)' "$T/err" ||
+		die "no attach time: $(grep gomapwatch "$T/err")"
+	grep -qE '^gomapwatch: probes released [0-9]+ ms after the stop' "$T/err" || die "no detach time"
+}

@@ -41,10 +41,15 @@ static void load(const char *path, struct gobin *b, struct go_offsets *o, struct
 /* Every write function: one emulated entry jump, exits at flag checks or RETs. */
 static void check_writes(const struct gobin *b, const struct plan *p)
 {
+	assert_int_equal(plan__fn_at(p, 0), -1);
 	for (int i = 0; i < p->nfns; i++) {
 		const struct hooked_fn *f = &p->fns[i];
 		int exits = 0;
 
+		/* the loader names a hit's function from the probed address */
+		for (int k = 0; k < f->npoints; k++)
+			assert_int_equal(plan__fn_at(p, f->points[k].addr), i);
+		assert_int_not_equal(plan__fn_at(p, f->end), i);
 		if (f->points[0].role == ROLE_FATAL || f->points[0].role == ROLE_FATALPANIC)
 			continue;	/* nosplit: no stack check to sit on */
 		assert_true(f->points[0].emulated);
