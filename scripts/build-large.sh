@@ -4,6 +4,9 @@
 # about 80 MB. Sources come from the Go module proxy into the module cache
 # on the first run; later runs build offline.
 #   OUTDIR/caddy        the binary
+#   OUTDIR/server       runs it as a server that stays up (bench/attach.sh's
+#                       target): loopback port $GMW_LARGE_PORT (18089), its
+#                       state under OUTDIR/caddy-home
 #   OUTDIR/caddy-src/   the main module (generated: main.go, go.mod, go.sum)
 # Usage: scripts/build-large.sh OUTDIR
 set -euo pipefail
@@ -17,6 +20,27 @@ src=$out/caddy-src
 go=$(command -v go || echo /usr/local/go/bin/go)
 export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
 unset GOROOT
+
+# server: exec, so that the pid it was started as is caddy's
+cat >"$out/server.tmp.$$" <<'SH'
+#!/bin/sh
+dir=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir/caddy-home"
+cat >"$dir/caddy-home/Caddyfile" <<CADDY
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+http://127.0.0.1:${GMW_LARGE_PORT:-18089} {
+	respond "ok"
+}
+CADDY
+export HOME="$dir/caddy-home" XDG_DATA_HOME="$dir/caddy-home" XDG_CONFIG_HOME="$dir/caddy-home"
+exec "$dir/caddy" run --config "$dir/caddy-home/Caddyfile" --adapter caddyfile "$@"
+SH
+chmod +x "$out/server.tmp.$$"
+mv -f "$out/server.tmp.$$" "$out/server"
 
 stamp="$CADDY@$CADDY_VERSION $("$go" env GOVERSION)"
 if [ -x "$out/caddy" ] && [ "$(cat "$out/caddy.stamp" 2>/dev/null)" = "$stamp" ]; then
