@@ -2,10 +2,13 @@
 # gomapwatch's start-up on a large real Go server (scripts/build-large.sh:
 # caddy with its standard modules, about 80 MB with DWARF), per build:
 #   inspect  `gomapwatch inspect BIG`: wall time, peak RSS
-#   traced   `gomapwatch -d 2 -- BIG run` on a loopback port: wall time from
-#            start to probes live (the "watching" line, printed once every
-#            probe is attached and the server released) and gomapwatch's own
-#            peak RSS (VmHWM just before it exits, the server's not counted)
+#   traced   `gomapwatch -v -d 2 -- BIG run` on a loopback port: wall time
+#            from start to probes live (the "watching" line, printed once
+#            every probe is attached and the server released), gomapwatch's
+#            own account of it (-v: from main, without exec and loading;
+#            with its binary-and-plan part) where the build prints one, and
+#            its peak RSS (VmHWM just before it exits, the server's not
+#            counted)
 # Builds are measured in alternation, round after round, so machine noise
 # hits them alike; medians are printed, and with a second build the ratios
 # of this build's medians to its.
@@ -45,13 +48,14 @@ inspect_once() {
 	echo "$(ms "$t0" "$t1") $(tail -n 1 "$tmp/rss")" >>"$2"
 }
 
-# traced_once GMW OUT: "ms-to-live kB" appended to OUT. Each stderr line is
-# stamped as it arrives; the server is stopped once gomapwatch has detached.
+# traced_once GMW OUT: "ms-to-live kB own-ms plan-ms" appended to OUT (the
+# last two "-" when the build does not say). Each stderr line is stamped as
+# it arrives; the server is stopped once gomapwatch has detached.
 traced_once() {
 	local t0 gp hwm=0 h pid i
 	: >"$tmp/err"
 	t0=$EPOCHREALTIME
-	"$1" -d 2 -- "$big" run --config "$tmp/Caddyfile" --adapter caddyfile \
+	"$1" -v -d 2 -- "$big" run --config "$tmp/Caddyfile" --adapter caddyfile \
 		>/dev/null 2> >(while IFS= read -r l; do
 			printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$tmp/err") &
 	gp=$!
@@ -66,9 +70,10 @@ traced_once() {
 	[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
 	wait "$gp" || true
 	sleep 0.1	# the stamping loop's last lines
-	awk -v t0="$t0" -v hwm="$hwm" '/gomapwatch: watching/ {
-		printf "%.1f %d\n", ($1 - t0) * 1000, hwm; found = 1; exit }
-		END { if (!found) print "fail", hwm }' "$tmp/err" >>"$2"
+	awk -v t0="$t0" -v hwm="$hwm" 'BEGIN { own = plan = "-" }
+		/gomapwatch: probes live [0-9]+ ms/ { own = $5; plan = $12 }
+		/gomapwatch: watching/ { live = sprintf("%.1f", ($1 - t0) * 1000) }
+		END { print (live == "" ? "fail" : live), hwm, own, plan }' "$tmp/err" >>"$2"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -86,10 +91,13 @@ for i in "${!gmws[@]}"; do
 	ir[$i]=$(cut -d' ' -f2 <"$tmp/inspect.$i" | median)
 	tm[$i]=$(grep -v '^fail' "$tmp/traced.$i" | cut -d' ' -f1 | median)
 	tr[$i]=$(cut -d' ' -f2 <"$tmp/traced.$i" | median)
+	own=$(cut -d' ' -f3 <"$tmp/traced.$i" | grep -v -- - | median)
+	plan=$(cut -d' ' -f4 <"$tmp/traced.$i" | grep -v -- - | median)
 	fails=$(grep -c '^fail' "$tmp/traced.$i" || true)
-	printf '%-40s inspect %7.1f ms %6.1f MB   probes live %7.1f ms, peak %6.1f MB%s\n' \
+	printf '%-40s inspect %7.1f ms %6.1f MB   probes live %7.1f ms%s, peak %6.1f MB%s\n' \
 		"${gmws[$i]}" "${im[$i]}" "$(awk -v k="${ir[$i]}" 'BEGIN { print k / 1024 }')" \
-		"${tm[$i]:-0}" "$(awk -v k="${tr[$i]}" 'BEGIN { print k / 1024 }')" \
+		"${tm[$i]:-0}" "${own:+ (own -v: $own ms, binary and plan $plan ms)}" \
+		"$(awk -v k="${tr[$i]}" 'BEGIN { print k / 1024 }')" \
 		"$([ "$fails" -eq 0 ] || echo " ($fails runs never went live)")"
 done
 if [ "${#gmws[@]}" -eq 2 ]; then
