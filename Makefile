@@ -41,8 +41,8 @@ APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
-.PHONY: all deps fixtures unit integration test demo bench clean install offsets-table vmlinux \
-	bpf-arm64 vmlinux-arm64 static static-test
+.PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test vm-deps kernels vm-test
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
@@ -123,6 +123,15 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures
 	$(Q)bench/run.sh $(abspath $(O))
+
+# A large real Go server (caddy, ~80 MB with DWARF), from the Go module proxy.
+large:
+	$(Q)scripts/build-large.sh $(O)/large
+
+# Start-up time to probes live and peak memory on it, inspect and traced.
+bench-startup: deps
+	$(Q)$(MAKE) --no-print-directory all large
+	$(Q)bench/startup.sh $(abspath $(O))
 
 # Regenerate user/offsets_table.h from real toolchains' DWARF (fetches them).
 offsets-table:

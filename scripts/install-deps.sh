@@ -3,8 +3,8 @@
 # Idempotent: does nothing when everything is present. Run as root.
 set -euo pipefail
 
-PKGS=(clang llvm make pkg-config libbpf-dev bpftool libelf-dev libdw-dev
-      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq golang-1.19-go)
+PKGS=(clang llvm make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq golang-1.19-go time)
 
 missing=()
 for p in "${PKGS[@]}" libyyjson-dev; do

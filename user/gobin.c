@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "buildinfo.h"
 #include "gobin.h"
+#include "nameidx.h"
 #include "pclntab.h"
 
 struct gobin_seg {
@@ -52,7 +53,8 @@ struct gobin_priv {
 	size_t size;
 	struct gobin_seg *segs;
 	size_t nsegs;
-	struct gobin_sym *by_name;	/* every STT_FUNC */
+	struct gobin_sym *by_name;	/* every STT_FUNC, in symtab order */
+	struct nameidx names;		/* name -> the first in by_name */
 	struct gobin_sym *by_addr;	/* those with a size */
 	size_t nsyms, naddr;
 	uint64_t special[SYM__COUNT];	/* 0: absent */
@@ -186,12 +188,6 @@ static const uint8_t *gobin__section_data(const struct gobin *b,
 	return pv->map + sh->sh_offset;
 }
 
-static int gobin__cmp_name(const void *a, const void *b)
-{
-	return strcmp(((const struct gobin_sym *)a)->name,
-		      ((const struct gobin_sym *)b)->name);
-}
-
 static int gobin__cmp_addr(const void *a, const void *b)
 {
 	const struct gobin_sym *x = a, *y = b;
@@ -254,11 +250,13 @@ static int gobin__index_symbols(struct gobin *b)
 	pv->by_addr = calloc(pv->nsyms ? pv->nsyms : 1, sizeof(*pv->by_addr));
 	if (!pv->by_addr)
 		return -1;
+	if (nameidx__init(&pv->names, pv->nsyms))
+		return -1;
 	for (i = 0; i < pv->nsyms; i++) {
+		nameidx__add(&pv->names, pv->by_name[i].name, i);
 		if (pv->by_name[i].size)
 			pv->by_addr[pv->naddr++] = pv->by_name[i];
 	}
-	qsort(pv->by_name, pv->nsyms, sizeof(*pv->by_name), gobin__cmp_name);
 	qsort(pv->by_addr, pv->naddr, sizeof(*pv->by_addr), gobin__cmp_addr);
 	return 0;
 }
@@ -571,6 +569,7 @@ void gobin__close(struct gobin *b)
 			munmap((void *)pv->map, pv->size);
 		free(pv->segs);
 		free(pv->by_name);
+		nameidx__free(&pv->names);
 		free(pv->by_addr);
 		free(pv);
 	}
@@ -586,11 +585,11 @@ static const struct gobin_sym *gobin__sym_by_name(const struct gobin *b,
 						  const char *name)
 {
 	const struct gobin_priv *pv = gobin__priv(b);
-	struct gobin_sym key = { .name = name };
+	uint32_t i;
 
-	if (!pv->nsyms)
+	if (!pv->nsyms || nameidx__find(&pv->names, name, &i))
 		return NULL;
-	return bsearch(&key, pv->by_name, pv->nsyms, sizeof(key), gobin__cmp_name);
+	return &pv->by_name[i];
 }
 
 /* The sized symbol covering addr, or NULL. */

@@ -37,5 +37,12 @@ const char *offset_source__name(enum offset_source s);	/* "dwarf", "table", "non
  */
 int offsets__load(struct go_offsets *o, const struct gobin *b, bool swiss,
 		  char *err, size_t errlen);
+/*
+ * The same, inflating zlib-compressed DWARF window bytes at a time and only
+ * as far as the wanted structs (offsets__load: 64 KB); window 0 has libdw
+ * inflate and read all of it, as the tests' reference.
+ */
+int offsets__load_window(struct go_offsets *o, const struct gobin *b,
+			 bool swiss, size_t window, char *err, size_t errlen);
 
 #endif

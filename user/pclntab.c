@@ -6,15 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nameidx.h"
 #include "pclntab.h"
 
 #define HDR_SIZE_116	64
 #define HDR_SIZE_118	72
-
-struct pclntab_name {
-	const char *name;
-	uint32_t idx;
-};
 
 struct pclntab {
 	const uint8_t *data;
@@ -29,8 +25,7 @@ struct pclntab {
 	unsigned ftab_entsz;
 	/* field offsets in _func: Go 1.18 replaced the uintptr entry by a u32 */
 	unsigned f_nameoff, f_pcfile, f_pcln, f_cuoff;
-	struct pclntab_name *names;	/* sorted by name, then index */
-	size_t nnames;
+	struct nameidx names;		/* name -> the lowest index of that name */
 };
 
 static uint64_t le(const uint8_t *b, int n)
@@ -153,32 +148,18 @@ static const char *pclntab__name(const struct pclntab *p, uint64_t i)
 	return pclntab__str(p, p->funcname, off);
 }
 
-static int pclntab__cmp_name(const void *a, const void *b)
-{
-	const struct pclntab_name *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	if (c)
-		return c;
-	return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 static int pclntab__index_names(struct pclntab *p)
 {
 	uint64_t i;
 
-	p->names = calloc(p->nfunc ? p->nfunc : 1, sizeof(*p->names));
-	if (!p->names)
+	if (nameidx__init(&p->names, p->nfunc))
 		return -1;
 	for (i = 0; i < p->nfunc; i++) {
 		const char *name = pclntab__name(p, i);
 
-		if (!name)
-			continue;
-		p->names[p->nnames].name = name;
-		p->names[p->nnames++].idx = i;
+		if (name)
+			nameidx__add(&p->names, name, i);
 	}
-	qsort(p->names, p->nnames, sizeof(*p->names), pclntab__cmp_name);
 	return 0;
 }
 
@@ -212,7 +193,7 @@ void pclntab__close(struct pclntab *p)
 {
 	if (!p)
 		return;
-	free(p->names);
+	nameidx__free(&p->names);
 	free(p);
 }
 
@@ -308,19 +289,11 @@ int pclntab__find_pc(const struct pclntab *p, uint64_t pc, size_t *i)
 
 int pclntab__find_name(const struct pclntab *p, const char *name, size_t *i)
 {
-	size_t lo = 0, hi = p->nnames, mid;
+	uint32_t idx;
 
-	/* first of equal names: the lowest index, as sorted */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (strcmp(p->names[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == p->nnames || strcmp(p->names[lo].name, name))
+	if (nameidx__find(&p->names, name, &idx))
 		return -1;
-	*i = p->names[lo].idx;
+	*i = idx;
 	return 0;
 }
 

@@ -216,6 +216,90 @@ static void test_refuse_layout(void **state)
 	assert_int_equal(o.src[OFF_G_GOID], OFF_DWARF);
 }
 
+/* Windows from tiny (every unit read in cut heads, many rounds) to the default. */
+static const size_t windows[] = { 64, 1 << 16, 1 << 20 };
+
+/* A windowed read equals libdw's whole read: offsets, sources and refusal. */
+static void assert_window_same(const char *path, const struct go_version *v,
+			       bool swiss)
+{
+	struct go_offsets whole, got;
+	char ew[256] = "", eg[256] = "";
+	struct gobin b;
+	int rw, rg, f;
+	size_t i;
+
+	bin_open(&b, path, v);
+	rw = offsets__load_window(&whole, &b, swiss, 0, ew, sizeof(ew));
+	for (i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+		eg[0] = '\0';
+		rg = offsets__load_window(&got, &b, swiss, windows[i], eg, sizeof(eg));
+		if (rg != rw || strcmp(eg, ew))
+			fail_msg("%s (%s maps), window %zu: %d \"%s\", whole: %d \"%s\"",
+				 path, swiss ? "swiss" : "old", windows[i], rg, eg,
+				 rw, ew);
+		for (f = 0; f < OFF__COUNT; f++) {
+			if (got.off[f] != whole.off[f] || got.src[f] != whole.src[f])
+				fail_msg("%s (%s maps), window %zu: %s = %d (%s), whole: %d (%s)",
+					 path, swiss ? "swiss" : "old", windows[i],
+					 offset_field__name(f), got.off[f],
+					 offset_source__name(got.src[f]), whole.off[f],
+					 offset_source__name(whole.src[f]));
+		}
+	}
+	bin_close(&b);
+}
+
+/* Both layouts: the one the binary lacks makes both reads go to the end. */
+static int window_same_both(const char *path, const struct go_version *v)
+{
+	if (access(path, R_OK))
+		return 0;
+	assert_window_same(path, v, false);
+	assert_window_same(path, v, true);
+	return 1;
+}
+
+static const char *const window_names[] = {
+	"racy", "racy.pie", "racy.cgo", "racy.trimpath", "racy.stripped",
+	"locked", "locked.cgo",
+};
+
+/*
+ * Every fixture with DWARF, core and matrix (.zdebug_* up to Go 1.18,
+ * SHF_COMPRESSED after, C units from the external linker in .cgo).
+ */
+static void test_window(void **state)
+{
+	const char *dir = *state;
+	char path[4400], line[256], tag[32], ver[64];
+	struct go_version v;
+	int n = 0;
+	size_t i;
+	FILE *f;
+
+	for (int pass = 0; pass < 2; pass++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 pass ? "matrix.txt" : "toolchains.txt");
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%31s %63s", tag, ver) != 2 ||
+			    go_version__parse(&v, ver))
+				continue;
+			for (i = 0; i < sizeof(window_names) / sizeof(window_names[0]); i++) {
+				snprintf(path, sizeof(path), "%s/%s/%s", dir, tag,
+					 window_names[i]);
+				n += window_same_both(path, &v);
+			}
+		}
+		fclose(f);
+	}
+	print_message("%d binaries: windowed reads equal libdw's whole read\n", n);
+	assert_true(n > 0);
+}
+
 static void test_no_fixtures(void **state)
 {
 	fail_msg("%s", (const char *)*state);
@@ -363,7 +447,7 @@ static const struct {
 int main(void)
 {
 	static struct fixture fx[MAX_FIXTURES];
-	static struct CMUnitTest tests[8 + MAX_FIXTURES * N_PER_FIXTURE];
+	static struct CMUnitTest tests[9 + MAX_FIXTURES * N_PER_FIXTURE];
 	static char names[MAX_FIXTURES * N_PER_FIXTURE][64];
 	static char why[4600];
 	const char *dir = getenv("GMW_FIXTURES");
@@ -387,6 +471,9 @@ int main(void)
 	if (nfx < 0)
 		tests[n++] = (struct CMUnitTest){ .name = "fixtures",
 			.test_func = test_no_fixtures, .initial_state = why };
+	if (nfx > 0)
+		tests[n++] = (struct CMUnitTest){ .name = "window",
+			.test_func = test_window, .initial_state = (void *)dir };
 	for (i = 0; i < nfx; i++) {
 		for (j = 0; j < N_PER_FIXTURE; j++, k++) {
 			snprintf(names[k], sizeof(names[k]), "%.31s_%.31s",
