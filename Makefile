@@ -42,7 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
-	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test vm-deps kernels vm-test
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)

@@ -30,7 +30,7 @@ static struct env {
 	char **cmd;
 } env = { .stale_ms = 10000 };
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, nsignals;
 static volatile double stop_at;	/* when the signal came, for -v's timings */
 
 const char *argp_program_version = "gomapwatch 0.1";
@@ -141,6 +141,7 @@ static void on_signal(int sig)
 	if (!exiting)
 		stop_at = now_s();
 	exiting = sig;
+	nsignals++;
 }
 
 static void die(const char *msg)
@@ -387,11 +388,21 @@ static void wait_child(struct session *s)
 		return;
 	char status[128];
 
-	if (exiting && exiting != SIGINT)
-		kill(s->tgt.pid, exiting);
+	int forwarded = 0;
+
 	fprintf(stderr, "gomapwatch: detached; waiting for %s to end\n", s->tgt.path);
-	while (!target__gone(&s->tgt))
+	/*
+	 * SIGTERM and SIGHUP, then or later, are passed on: they were meant
+	 * for the command. SIGINT from a terminal reached it already.
+	 */
+	while (!target__gone(&s->tgt)) {
+		if (nsignals != forwarded) {
+			forwarded = nsignals;
+			if (exiting != SIGINT)
+				kill(s->tgt.pid, exiting);
+		}
 		usleep(20000);
+	}
 	target__describe(&s->tgt, status, sizeof(status));
 	fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, status);
 }
