@@ -84,3 +84,27 @@ locked_summary() {
 	events "$1" summary | jq -e "$want" >/dev/null || die "summary: $(events "$1" summary)"
 	events "$1" summary | jq -c '{writes, write_exits, cleared_by_panic, reentries, reads, panics, aged_out, unfinished}'
 }
+
+# run NAME FUNC ARGS...: one test in a subshell with set -e, its own scratch
+# directory $T under $work; counts into pass, fail and failed
+run() {
+	local name=$1
+	shift
+	# GMW_TESTS=regex runs a subset
+	[[ $name =~ ${GMW_TESTS:-.} ]] || return 0
+	T=$work/$name
+	mkdir -p "$T"
+	# not in an if: bash ignores set -e inside a condition
+	( set -e; "$@" ) >"$T/log" 2>&1
+	if [ $? -eq 0 ]; then
+		echo "ok    $name"
+		# the rates measured (lib.sh's rate), as the note of a passing test
+		grep -h ': [0-9]*/[0-9]* runs (at least' "$T/log" | sed 's/^/      /'
+		pass=$((pass + 1))
+	else
+		echo "FAIL  $name"
+		sed 's/^/      | /' "$T/log" | tail -40
+		fail=$((fail + 1))
+		failed+=("$name")
+	fi
+}

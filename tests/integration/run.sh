@@ -21,29 +21,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit $([ "$fail" -eq 0 ] && echo 0 || echo 1)
 fi
 
-# run NAME FUNC ARGS...: one test, its own scratch directory
-run() {
-	local name=$1
-	shift
-	# GMW_TESTS=regex runs a subset
-	[[ $name =~ ${GMW_TESTS:-.} ]] || return 0
-	T=$work/$name
-	mkdir -p "$T"
-	# not in an if: bash ignores set -e inside a condition
-	( set -e; "$@" ) >"$T/log" 2>&1
-	if [ $? -eq 0 ]; then
-		echo "ok    $name"
-		# the rates measured (lib.sh's rate), as the note of a passing test
-		grep -h ': [0-9]*/[0-9]* runs (at least' "$T/log" | sed 's/^/      /'
-		pass=$((pass + 1))
-	else
-		echo "FAIL  $name"
-		sed 's/^/      | /' "$T/log" | tail -40
-		fail=$((fail + 1))
-		failed+=("$name")
-	fi
-}
-
 . "$here/tests.sh"
 
 while read -r tag version; do

@@ -24,26 +24,6 @@ failed=()
 # shellcheck source=tests/integration/tests.sh
 . "$here/tests.sh"
 
-run() {
-	local name=$1
-	shift
-	T=$work/$name
-	mkdir -p "$T"
-	# not in an if: bash ignores set -e inside a condition
-	( set -e; "$@" ) >"$T/log" 2>&1
-	# shellcheck disable=SC2181
-	if [ $? -eq 0 ]; then
-		echo "ok    $name"
-		grep -h ': [0-9]*/[0-9]* runs (at least' "$T/log" | sed 's/^/      /'
-		pass=$((pass + 1))
-	else
-		echo "FAIL  $name"
-		sed 's/^/      | /' "$T/log" | tail -40
-		fail=$((fail + 1))
-		failed+=("$name")
-	fi
-}
-
 finish() {
 	echo "static: $pass passed, $fail failed, $skip skipped"
 	[ "$fail" -eq 0 ] || { printf '  failed: %s\n' "${failed[@]}"; exit 1; }
