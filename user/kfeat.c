@@ -35,11 +35,6 @@ static const struct {
 			      "bpf_attach_type", "BPF_TRACE_UPROBE_MULTI" },
 };
 
-const char *kfeat__name(enum kfeat_id k)
-{
-	return feats[k].name;
-}
-
 static bool btf_enum_has(const struct btf *btf, const char *type, const char *value)
 {
 	int id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);

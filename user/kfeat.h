@@ -29,7 +29,6 @@ struct kfeat {
 
 /* Fill f. as_root: try the BPF syscall itself. */
 void kfeat__probe(struct kfeat *f, bool as_root);
-const char *kfeat__name(enum kfeat_id k);
 /*
  * 0 when gomapwatch can run here; else -1 and one line naming the missing
  * feature and the kernel that brought it.
