@@ -103,14 +103,17 @@ static int hit_recorder(int map_fd)
 			     sizeof(insns) / sizeof(insns[0]), &opts);
 }
 
-static void *close_fds(void *arg)
+static void close_all(const int fds[3])
 {
-	int *fds = arg;
-
 	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	free(fds);
+}
+
+static void *close_fds(void *arg)
+{
+	close_all(arg);
+	free(arg);
 	return NULL;
 }
 
@@ -123,19 +126,17 @@ static void close_later(int map, int prog, int link)
 	int *fds = malloc(3 * sizeof(*fds));
 	pthread_t th;
 
-	if (fds) {
-		fds[0] = link;
-		fds[1] = prog;
-		fds[2] = map;
-		if (!pthread_create(&th, NULL, close_fds, fds)) {
-			pthread_detach(th);
-			return;
-		}
-		free(fds);
+	if (!fds) {
+		close_all((const int[3]){ link, prog, map });
+		return;
 	}
-	for (int fd = 0, all[3] = { link, prog, map }; fd < 3; fd++)
-		if (all[fd] >= 0)
-			close(all[fd]);
+	fds[0] = link;
+	fds[1] = prog;
+	fds[2] = map;
+	if (pthread_create(&th, NULL, close_fds, fds))
+		close_fds(fds);
+	else
+		pthread_detach(th);
 }
 
 /*

@@ -384,12 +384,11 @@ static void finish(struct session *s, double seconds)
 /* After detaching, a command we started keeps its own life: wait for it. */
 static void wait_child(struct session *s)
 {
-	if (!s->tgt.child || s->tgt.exited)
-		return;
 	char status[128];
-
 	int forwarded = 0;
 
+	if (!s->tgt.child || s->tgt.exited)
+		return;
 	fprintf(stderr, "gomapwatch: detached; waiting for %s to end\n", s->tgt.path);
 	/*
 	 * SIGTERM and SIGHUP, then or later, are passed on: they were meant

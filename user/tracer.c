@@ -19,7 +19,6 @@
 struct tlink {
 	struct bpf_link *link;
 	int fd;
-	bool releases;		/* exits and gopanic: attached before the entries */
 };
 
 struct tracer {
@@ -158,9 +157,9 @@ static bool releases(const struct probe_point *pp)
 	return pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_PANIC;
 }
 
-static void link_add(struct tracer *t, struct bpf_link *link, int fd, bool rel)
+static void link_add(struct tracer *t, struct bpf_link *link, int fd)
 {
-	t->links[t->nlinks++] = (struct tlink){ .link = link, .fd = fd, .releases = rel };
+	t->links[t->nlinks++] = (struct tlink){ .link = link, .fd = fd };
 }
 
 static int attach_point(struct tracer *t, const struct hooked_fn *f,
@@ -179,7 +178,7 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f,
 			 (unsigned long)(pp->addr - f->start), pp->insn, strerror(e));
 		return -e;
 	}
-	link_add(t, link, -1, releases(pp));
+	link_add(t, link, -1);
 	return 0;
 }
 
@@ -209,7 +208,7 @@ static int attach_multi(struct tracer *t, const struct plan *p, struct bpf_progr
 			 bpf_program__name(prog), strerror(e));
 		return -e;
 	}
-	link_add(t, NULL, fd, rel);
+	link_add(t, NULL, fd);
 	return 0;
 }
 
