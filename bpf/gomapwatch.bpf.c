@@ -13,6 +13,8 @@
 /* Filled by the loader from the target's DWARF or the offsets table. */
 const volatile __u32 goid_off = 152;
 const volatile __s32 gopc_off = -1;	/* g.gopc, -1 when unknown */
+const volatile __s32 parent_goid_off = -1;	/* g.parentGoid (Go 1.21+), -1 when unknown */
+const volatile __u8 recorder = 1;	/* keep the flight recorder's rings */
 const volatile __u32 flag_off = 8;	/* hmap.flags, or maps.Map.writing */
 const volatile __u8 flag_mask = 4;	/* hashWriting; swiss: any bit */
 const volatile __u32 iter_map_off = 24;	/* hiter.h, or maps.Iter.m */
@@ -27,6 +29,12 @@ const volatile __u64 stale_ns = 1000000000ULL;
  * half-seen on the way out can look like a conflict.
  */
 volatile __u32 stopping;
+
+/*
+ * Set when the runtime dies of a fatal error: the flight recorder's rings
+ * keep what led up to it until the loader has read them and clears this.
+ */
+volatile __u32 rec_frozen;
 
 /*
  * Writes in flight, by map. Not preallocated and not LRU: an element is
@@ -66,13 +74,21 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct gmw_pair_key);
-	__type(value, __u64);		/* times seen */
+	__type(value, struct gmw_pair_val);
 } pairs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } alerts SEC(".maps");
+
+/* The flight recorder: one ring per CPU, no submit per operation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gmw_ring);
+} flight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -218,6 +234,58 @@ static __always_inline bool inflight__fill(struct pt_regs *ctx, struct gmw_infli
 	return map >= gw[0] && map < gw[1];
 }
 
+/* The key's registers, as the function got them; read only if needed. */
+static __always_inline void inflight__key(struct pt_regs *ctx, struct gmw_inflight *r, __u8 form)
+{
+	r->keyform = form;
+	if (form == GMW_KEY_NONE)
+		return;
+	r->mtype = GO_ARG1(ctx);
+	r->key[0] = GO_ARG3(ctx);
+	r->key[1] = GO_ARG4(ctx);
+}
+
+/* Copy up to max bytes of a Go string; n is kept bounded for the verifier. */
+#define COPY_STR(dst, max, ptr, len, got)						\
+	do {										\
+		__u32 __n = (len) > (max) ? (max) : (len);				\
+		if ((ptr) && __n && !bpf_probe_read_user(dst, __n, (void *)(ptr)))	\
+			got = __n;							\
+	} while (0)
+
+/*
+ * One operation into this CPU's ring. Strings are copied now, a few
+ * bytes: by the time the loader reads the ring the process may be gone.
+ */
+static __always_inline void rec__put(const struct gmw_inflight *r)
+{
+	struct gmw_ring *ring;
+	struct gmw_rec *e;
+	__u32 zero = 0, got = 0;
+
+	if (!recorder || rec_frozen)
+		return;
+	ring = bpf_map_lookup_elem(&flight, &zero);
+	if (!ring)
+		return;
+	e = &ring->rec[ring->head & (GMW_REC_SLOTS - 1)];
+	e->ts = r->ts;
+	e->map = r->map;
+	e->goid = r->goid;
+	e->ip = r->ip;
+	e->ret_ip = r->ret_ip;
+	e->mtype = r->mtype;
+	e->key[0] = r->key[0];
+	e->key[1] = r->key[1];
+	e->pid = r->pid;
+	e->tid = r->tid;
+	e->keyform = r->keyform;
+	if (r->keyform == GMW_KEY_STR)
+		COPY_STR(e->key_data, GMW_REC_KEY_MAX, r->key[0], r->key[1], got);
+	e->key_len = got;
+	ring->head++;
+}
+
 /*
  * Go keeps frame pointers: walk them by hand (bpf_get_stackid costs ~5 us a
  * call here, more than the probe itself). fp is the caller's frame, which
@@ -228,21 +296,65 @@ static __always_inline void side__walk(struct gmw_side *s, __u64 fp, __u64 lo, _
 {
 	__u64 frame[2];
 	__u32 n = 1, h = 2166136261u;
+	bool more = true;
 
 	h = (h ^ (__u32)s->ret_ip) * 16777619u;
 	for (int i = 1; i < GMW_STACK_MAX; i++) {
 		if (fp < lo || fp + 16 > hi || bpf_probe_read_user(frame, sizeof(frame), (void *)fp) ||
-		    !frame[1])
+		    !frame[1]) {
+			more = false;
 			break;
+		}
 		s->stack[i] = frame[1];
 		h = (h ^ (__u32)frame[1]) * 16777619u;
 		n++;
-		if (frame[0] <= fp)
+		if (frame[0] <= fp) {
+			more = false;
 			break;	/* callers' frames sit higher: the chain is broken */
+		}
 		fp = frame[0];
 	}
+	/* cut at the limit, with a caller still to come: say so */
+	if (more && fp >= lo && fp + 16 <= hi &&
+	    !bpf_probe_read_user(frame, sizeof(frame), (void *)fp) && frame[1])
+		s->flags |= GMW_S_TRUNCATED;
 	s->nframes = n;
 	s->stack_hash = h;
+}
+
+/*
+ * The key of a side's operation, read while that goroutine is still inside
+ * it (the key stays alive). Its kind comes from the map type's key type.
+ */
+static __always_inline void side__key(struct gmw_side *s, const struct gmw_inflight *r)
+{
+	struct gmw_key *k = &s->key;
+	__u64 kt = 0, hdr[2] = {};
+	__u32 got = 0;
+	__u8 kind = 0;
+
+	k->raw[0] = r->key[0];
+	k->raw[1] = r->key[1];
+	k->form = r->keyform;
+	if (r->keyform == GMW_KEY_NONE)
+		return;
+	/* maptype and SwissMapType: the key type follows the 48-byte Type */
+	if (!bpf_probe_read_user(&kt, sizeof(kt), (void *)(r->mtype + 48)) && kt &&
+	    !bpf_probe_read_user(&kind, 1, (void *)(kt + 23)))
+		k->kind = kind & kind_mask;
+	if (r->keyform == GMW_KEY_STR) {
+		k->full_len = r->key[1] > 0xffffffffULL ? 0xffffffff : r->key[1];
+		COPY_STR(k->data, GMW_KEY_MAX, r->key[0], r->key[1], got);
+	} else if (r->keyform == GMW_KEY_PTR && k->kind == 24) {
+		if (!bpf_probe_read_user(hdr, sizeof(hdr), (void *)r->key[0])) {
+			k->full_len = hdr[1] > 0xffffffffULL ? 0xffffffff : hdr[1];
+			COPY_STR(k->data, GMW_KEY_MAX, hdr[0], hdr[1], got);
+		}
+	} else if (r->keyform == GMW_KEY_PTR) {
+		if (!bpf_probe_read_user(k->data, 8, (void *)r->key[0]))
+			got = 8;
+	}
+	k->len = got;
 }
 
 static __always_inline void side__from(struct gmw_side *s, const struct gmw_inflight *r)
@@ -258,6 +370,10 @@ static __always_inline void side__from(struct gmw_side *s, const struct gmw_infl
 	s->stack_hash = 0;
 	if (gopc_off >= 0)
 		bpf_probe_read_user(&s->gopc, sizeof(s->gopc), (void *)(r->g + gopc_off));
+	if (parent_goid_off >= 0)
+		bpf_probe_read_user(&s->parent_goid, sizeof(s->parent_goid),
+				    (void *)(r->g + parent_goid_off));
+	side__key(s, r);
 }
 
 /*
@@ -293,8 +409,8 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 					   const struct gmw_inflight *other, bool unseen)
 {
 	struct gmw_conflict *e;
+	struct gmw_pair_val first = { 1, me->ts, me->ts }, *seen;
 	struct gmw_pair_key k;
-	__u64 one = 1, *seen;
 	__u32 pid = me->pid;
 	long err;
 
@@ -324,12 +440,13 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 	k = gmw_pair_key__make(&e->cur, &e->other);
 	seen = bpf_map_lookup_elem(&pairs, &k);
 	if (seen) {
-		__sync_fetch_and_add(seen, 1);
+		__sync_fetch_and_add(&seen->count, 1);
+		seen->last_ts = me->ts;
 		count(GMW_C_REPEAT);
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	err = map_err(bpf_map_update_elem(&pairs, &k, &one, BPF_NOEXIST));
+	err = map_err(bpf_map_update_elem(&pairs, &k, &first, BPF_NOEXIST));
 	if (err) {
 		/* another CPU's report of the same pair, or the table is full:
 		 * then say so in the summary rather than flood the ring */
@@ -385,9 +502,11 @@ static __always_inline int write_enter_do(struct pt_regs *ctx, __u64 cookie)
 		return 0;
 	}
 	me.flag = map_flag(map);
+	inflight__key(ctx, &me, GMW_FLAGS_KEY(GMW_COOKIE_FLAGS(cookie)));
 	v = track__write_enter(&me.pid, &me, stale_ns, me.flag & flag_mask,
 			       GMW_COOKIE_FLAGS(cookie) & GMW_F_OWNER, &other);
 	write_verdict(ctx, v, &me, &other);
+	rec__put(&me);
 	return 0;
 }
 
@@ -448,8 +567,9 @@ int write_exit(struct pt_regs *ctx)
  */
 #define WRITE_ENTER_AS(flags)								SEC("uprobe") int wenter_##flags(struct pt_regs *ctx)				{											return write_enter_do(ctx, GMW_COOKIE(flags, GMW_REG_NONE));		}
 #define WRITE_EXIT_AS(flags, reg)							SEC("uprobe") int wexit_##flags##_##reg(struct pt_regs *ctx)			{											return write_exit_do(ctx, GMW_COOKIE(flags, reg));			}
-WRITE_ENTER_AS(0)
-WRITE_ENTER_AS(1)
+/* owner bit, and the key's form (GMW_F_KEY) */
+WRITE_ENTER_AS(0) WRITE_ENTER_AS(1) WRITE_ENTER_AS(2) WRITE_ENTER_AS(3)
+WRITE_ENTER_AS(4) WRITE_ENTER_AS(5) WRITE_ENTER_AS(6) WRITE_ENTER_AS(7)
 WRITE_EXIT_AS(0, 255)	/* GMW_REG_NONE: the owner record names the map */
 #if defined(__TARGET_ARCH_x86)
 /* every register an exit can name the map in (reg_by_number: not rsp, r14) */
@@ -460,7 +580,7 @@ WRITE_EXIT_REG(9) WRITE_EXIT_REG(10) WRITE_EXIT_REG(11) WRITE_EXIT_REG(12)
 WRITE_EXIT_REG(13) WRITE_EXIT_REG(15)
 #endif
 
-static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
+static __always_inline int read_check(struct pt_regs *ctx, __u64 map, __u8 keyform)
 {
 	struct gmw_inflight me = {}, other = {};
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -470,21 +590,32 @@ static __always_inline int read_check(struct pt_regs *ctx, __u64 map)
 	if (!map || stopping)
 		return 0;
 	count(GMW_C_READ);
-	v = track__read_check(&pid, map, pid, GO_G(ctx), bpf_ktime_get_ns(), stale_ns,
+	if (inflight__fill(ctx, &me, map, pid_tgid))
+		return 0;	/* on its own stack: no other goroutine has it */
+	inflight__key(ctx, &me, keyform);
+	v = track__read_check(&pid, map, pid, me.g, me.ts, stale_ns,
 			      map_flag(map) & flag_mask, &other);
-	if (v == TRACK_CLEAR)
-		return 0;
-	inflight__fill(ctx, &me, map, pid_tgid);
-	me.flag = map_flag(map);
-	conflict__emit(ctx, &me, &other, v == TRACK_CONFLICT_UNSEEN);
+	if (v != TRACK_CLEAR) {
+		me.flag = map_flag(map);
+		conflict__emit(ctx, &me, &other, v == TRACK_CONFLICT_UNSEEN);
+	}
+	rec__put(&me);
 	return 0;
 }
 
 SEC("uprobe")
 int read_enter(struct pt_regs *ctx)
 {
-	return read_check(ctx, GO_ARG2(ctx));
+	return read_check(ctx, GO_ARG2(ctx), GMW_FLAGS_KEY(GMW_COOKIE_FLAGS(bpf_get_attach_cookie(ctx))));
 }
+
+/* Kernels without cookies: one read program per key form (rd_F). */
+#define READ_AS(flags)									\
+SEC("uprobe") int rd_##flags(struct pt_regs *ctx)					\
+{											\
+	return read_check(ctx, GO_ARG2(ctx), GMW_FLAGS_KEY(flags));			\
+}
+READ_AS(0) READ_AS(2) READ_AS(4) READ_AS(6)
 
 /* mapiternext(it) / mapIterNext(it): the map is a field of the iterator. */
 SEC("uprobe")
@@ -493,7 +624,7 @@ int iter_next(struct pt_regs *ctx)
 	__u64 map = 0;
 
 	bpf_probe_read_user(&map, sizeof(map), (void *)(GO_ARG1(ctx) + iter_map_off));
-	return read_check(ctx, map);
+	return read_check(ctx, map, GMW_KEY_NONE);
 }
 
 /* The goroutine of a fatal or panic event, with its whole stack. */
@@ -558,6 +689,8 @@ int fatal_enter(struct pt_regs *ctx)
 	if (!e)
 		return 0;
 	message__text(e, GO_ARG1(ctx), GO_ARG2(ctx));
+	/* keep what led up to it: the loader reads the rings, then clears this */
+	rec_frozen = 1;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -9,6 +9,9 @@
 
 #define GMW_MSG_MAX	128	/* bytes of a fatal/panic message kept */
 #define GMW_STACK_MAX	24	/* frames kept per stack: the innermost ones */
+#define GMW_KEY_MAX	32	/* bytes of a conflict's string key kept */
+#define GMW_REC_KEY_MAX	16	/* bytes of a string key the flight recorder keeps */
+#define GMW_REC_SLOTS	64	/* flight recorder: the last operations per CPU */
 
 /* Which map operation a hooked function performs. */
 enum gmw_op {
@@ -61,6 +64,19 @@ enum gmw_counter {
  */
 #define GMW_F_OWNER			0x1
 /*
+ * How the map function is given its key (bits 1-2 of the flags):
+ * fast32/fast64 variants by value, faststr as a string's pointer and
+ * length, the generic functions by a pointer to the key.
+ */
+enum gmw_keyform {
+	GMW_KEY_NONE,		/* mapclear, iteration */
+	GMW_KEY_VALUE,		/* in the third argument register */
+	GMW_KEY_STR,		/* third and fourth: data pointer, length */
+	GMW_KEY_PTR,		/* third: a pointer to the key */
+};
+#define GMW_F_KEY(form)			((form) << 1)
+#define GMW_FLAGS_KEY(flags)		(((flags) >> 1) & 3)
+/*
  * Registers by number: x86-64 rax rbx rcx rdx rsi rdi rbp rsp r8..r15 as
  * 0..15; arm64 x0..x30 as 0..30. GMW_REG_NONE: the exit does not know.
  */
@@ -68,6 +84,25 @@ enum gmw_counter {
 
 /* gmw_side.fn of a writer proven only by the map's write flag. */
 #define GMW_FN_UNSEEN			0xffff
+
+/*
+ * The key an operation was given, copied when a conflict is reported. The
+ * kind is that of the map type's key type; what data holds follows from
+ * the form and the kind (string bytes, or the key's first bytes).
+ */
+struct gmw_key {
+	__u64 raw[2];		/* the key's registers as the function got them */
+	__u8 form;		/* enum gmw_keyform */
+	__u8 kind;		/* Go kind of the key type, 0 if unknown */
+	__u8 len;		/* bytes valid in data */
+	__u8 pad;
+	__u32 full_len;		/* a string key's own length */
+	__u8 data[GMW_KEY_MAX];
+};
+_Static_assert(sizeof(struct gmw_key) == 56, "gmw_key layout");
+
+/* gmw_side.flags */
+#define GMW_S_TRUNCATED		0x1	/* the stack walk stopped at GMW_STACK_MAX */
 
 /* One goroutine inside a map operation. */
 struct gmw_side {
@@ -81,12 +116,15 @@ struct gmw_side {
 	__u8 flag;		/* map write flag byte (hmap.flags / Map.writing) at entry */
 	__u32 nframes;		/* valid entries in stack (0 or 1: not walked) */
 	__u32 stack_hash;	/* of ret_ip and stack: the same code path, the same hash */
-	__u32 pad;
+	__u8 flags;		/* GMW_S_* */
+	__u8 pad[3];
 	__u64 gopc;		/* the go statement that created the goroutine (g.gopc) */
+	__u64 parent_goid;	/* the goroutine that ran it (Go 1.21+), 0 if unknown */
 	/* [0] the probed instruction, then the frame-pointer walk from the caller's caller */
 	__u64 stack[GMW_STACK_MAX];
+	struct gmw_key key;
 };
-_Static_assert(sizeof(struct gmw_side) == 248, "gmw_side layout");
+_Static_assert(sizeof(struct gmw_side) == 312, "gmw_side layout");
 
 /*
  * A write in flight, as its entry probe records it: only what identifies
@@ -102,12 +140,15 @@ struct gmw_inflight {
 	__u64 ret_ip;		/* caller's return address, read at [SP] on entry */
 	__u64 stack_hi;		/* g.stack.hi at entry: to follow the stack if it moves */
 	__u64 ip;		/* the probed instruction: which function, for the loader */
+	__u64 mtype;		/* the map's type (first argument): its key type */
+	__u64 key[2];		/* the key's registers (enum gmw_keyform) */
 	__u32 pid;
 	__u32 tid;
 	__u8 flag;		/* map write flag byte at entry */
-	__u8 pad[7];
+	__u8 keyform;		/* enum gmw_keyform */
+	__u8 pad[6];
 };
-_Static_assert(sizeof(struct gmw_inflight) == 80, "gmw_inflight layout");
+_Static_assert(sizeof(struct gmw_inflight) == 104, "gmw_inflight layout");
 
 /* Slots of the cache of recent exits (a power of two). */
 #define GMW_RECENT_SLOTS	4096
@@ -119,7 +160,7 @@ struct gmw_conflict {
 	struct gmw_side cur;	/* the goroutine that just entered */
 	struct gmw_side other;	/* the goroutine already inside a write */
 };
-_Static_assert(sizeof(struct gmw_conflict) == 512, "gmw_conflict layout");
+_Static_assert(sizeof(struct gmw_conflict) == 640, "gmw_conflict layout");
 
 /* Fatal error or panic: message text, bounded by its length. */
 struct gmw_message {
@@ -131,7 +172,35 @@ struct gmw_message {
 	struct gmw_side who;
 	char msg[GMW_MSG_MAX];
 };
-_Static_assert(sizeof(struct gmw_message) == 392, "gmw_message layout");
+_Static_assert(sizeof(struct gmw_message) == 456, "gmw_message layout");
+
+/*
+ * The flight recorder: every traced map operation leaves one of these in
+ * a small ring per CPU, overwritten in turn and never sent anywhere. When
+ * the runtime dies of a fatal error the rings stop, and the loader reads
+ * them for what happened on that map just before.
+ */
+struct gmw_rec {
+	__u64 ts;		/* CLOCK_MONOTONIC ns */
+	__u64 map;
+	__u64 goid;
+	__u64 ip;		/* the probed instruction: which function */
+	__u64 ret_ip;		/* the caller: the user's line */
+	__u64 mtype;
+	__u64 key[2];
+	__u32 pid;
+	__u32 tid;
+	__u8 keyform;
+	__u8 key_len;		/* string bytes valid in key_data */
+	__u8 pad[6];
+	__u8 key_data[GMW_REC_KEY_MAX];
+};
+_Static_assert(sizeof(struct gmw_rec) == 96, "gmw_rec layout");
+
+struct gmw_ring {
+	__u64 head;		/* operations recorded on this CPU so far */
+	struct gmw_rec rec[GMW_REC_SLOTS];
+};
 
 /*
  * Key of the per-map and per-goroutine tables: map pointers and goroutine
@@ -150,6 +219,12 @@ struct gmw_pair_key {
 	__u32 hash_a, hash_b;
 };
 _Static_assert(sizeof(struct gmw_pair_key) == 24, "gmw_pair_key layout");
+
+/* How often a pair of stacks met, and when first and last. */
+struct gmw_pair_val {
+	__u64 count;
+	__u64 first_ts, last_ts;	/* CLOCK_MONOTONIC ns */
+};
 
 /* Unordered: A-then-B and B-then-A are the same bug. */
 static inline struct gmw_pair_key gmw_pair_key__make(const struct gmw_side *a,

@@ -73,4 +73,19 @@ int gobin__foreach_func(const struct gobin *b,
 const char *gobin__lookup(const struct gobin *b, uint64_t pc,
 			  const char **file, int *line, uint64_t *entry);
 
+struct pcframe {
+	const char *func;	/* function name; never NULL ("?" if unknown) */
+	const char *file;	/* NULL if unknown */
+	int line;		/* 0 if unknown */
+	bool inlined;		/* inlined into the next frame of the same pc */
+	bool wrapper;		/* a compiler-generated wrapper (funcID wrapper) */
+};
+/*
+ * pc's frames, innermost first, as the runtime's traceback prints them:
+ * inlined calls expanded from the inline tree. pc is a lookup PC (a
+ * return address minus 1, as for gobin__lookup). Writes at most max
+ * frames, returns how many were written; 0 if pc is in no function.
+ */
+int gobin__frames(const struct gobin *b, uint64_t pc, struct pcframe *out, int max);
+
 #endif

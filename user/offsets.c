@@ -33,6 +33,7 @@ static const struct offset_member offset_members[2][OFF__COUNT] = {
 		[OFF_MAP_FLAGS]	= { "runtime.hmap", "flags" },
 		[OFF_ITER_MAP]	= { "runtime.hiter", "h" },
 		[OFF_PANIC_ARG]	= { "runtime._panic", "arg" },
+		[OFF_G_PARENT_GOID] = { "runtime.g", "parentGoid" },
 	},
 	[true] = {
 		[OFF_G_GOID]	= { "runtime.g", "goid" },
@@ -40,6 +41,7 @@ static const struct offset_member offset_members[2][OFF__COUNT] = {
 		[OFF_MAP_FLAGS]	= { "internal/runtime/maps.Map", "writing" },
 		[OFF_ITER_MAP]	= { "internal/runtime/maps.Iter", "m" },
 		[OFF_PANIC_ARG]	= { "runtime._panic", "arg" },
+		[OFF_G_PARENT_GOID] = { "runtime.g", "parentGoid" },
 	},
 };
 
@@ -51,6 +53,7 @@ const char *offset_field__name(enum offset_field f)
 		[OFF_MAP_FLAGS]	= "runtime.hmap.flags/maps.Map.writing",
 		[OFF_ITER_MAP]	= "runtime.hiter.h/maps.Iter.m",
 		[OFF_PANIC_ARG]	= "runtime._panic.arg",
+		[OFF_G_PARENT_GOID] = "runtime.g.parentGoid",
 	};
 
 	return (unsigned)f < OFF__COUNT ? names[f] : "?";

@@ -18,6 +18,7 @@ enum offset_field {
 	OFF_MAP_FLAGS,		/* runtime.hmap.flags, or maps.Map.writing (swiss) */
 	OFF_ITER_MAP,		/* runtime.hiter.h, or maps.Iter.m (swiss) */
 	OFF_PANIC_ARG,		/* runtime._panic.arg */
+	OFF_G_PARENT_GOID,	/* runtime.g.parentGoid, Go 1.21 and later */
 	OFF__COUNT,
 };
 

@@ -603,6 +603,22 @@ static int plan_write_exits(const struct disasm *d, struct hooked_fn *f, const s
 	return 0;
 }
 
+/* The runtime's naming says how a map function takes its key. */
+static uint8_t fn_keyform(const struct fn_spec *s)
+{
+	const char *v = strrchr(s->name, '_');
+
+	if (s->op == GMW_OP_CLEAR || s->op == GMW_OP_ITER)
+		return GMW_KEY_NONE;
+	if (!v || !strncmp(v, "_fat", 5))
+		return GMW_KEY_PTR;
+	if (!strcmp(v, "_faststr"))
+		return GMW_KEY_STR;
+	if (!strncmp(v, "_fast", 5))
+		return GMW_KEY_VALUE;
+	return GMW_KEY_PTR;
+}
+
 static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
 		   const struct plan_opts *opts, char *err, size_t errlen)
 {
@@ -617,6 +633,7 @@ static int plan_fn(struct plan *p, struct disasm *d, const struct fn_spec *s,
 	f->start = gf.start;
 	f->end = gf.end;
 	f->op = s->op;
+	f->keyform = fn_keyform(s);
 	if (disasm__load(d, d->bin, &gf, err, errlen))
 		return -1;
 	d->fn_start = gf.start;

@@ -52,6 +52,7 @@ struct hooked_fn {
 	char name[96];
 	uint64_t start, end;
 	uint8_t op;		/* enum gmw_op, 0 for fatal/panic hooks */
+	uint8_t keyform;	/* enum gmw_keyform: how it is given the key */
 	/*
 	 * Its entry also records goroutine -> map: some exit cannot name the
 	 * map from a register, or the function can panic once inside.

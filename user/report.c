@@ -2,36 +2,34 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "gokey.h"
+#include "gstack.h"
 #include "json.h"
 #include "report.h"
 
-#define MAX_FRAMES (GMW_STACK_MAX + 1)
 #define MAX_KEYS 16
+#define FLIGHT_READ 512		/* records read from the rings on a fatal error */
+#define FLIGHT_SHOW 16		/* of which shown */
 
-struct frame {
-	uint64_t pc;
-	const char *func, *file;
-	int line;
-};
-
-struct stack {
-	int n;
-	struct frame f[MAX_FRAMES];
-	struct frame created;		/* where the goroutine was started; pc 0 if unknown */
-};
-
+/* A conflict by both sides' stacks: printed once, counted always. */
 struct distinct {
 	char *sig;
-	char title[256];		/* "write/write: main.writer main.go:42 <-> ..." */
+	char title[512];		/* "write/write: main.writer main.go:42 <-> ..." */
+	const char *kind;
+	uint64_t map;			/* where it was first seen */
+	struct gframe top[2];		/* each side's first user frame */
+	struct gframe created[2];	/* each side's go statement; pc 0 if unknown */
 	struct gmw_pair_key keys[MAX_KEYS];
 	int nkeys;
-	uint64_t events;
+	uint64_t events, first_ts, last_ts;
 };
 
 struct report {
 	FILE *out;
 	bool json;
 	struct report_src src;
+	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, as the kernel's */
 	struct distinct *d;
 	int nd, cap;
 	int nfatal;
@@ -39,7 +37,16 @@ struct report {
 	char **seen_msgs;		/* panic/fatal signatures already printed */
 	int nseen;
 	uint64_t msg_repeats, lost;
+	struct gmw_rec *flight;		/* FLIGHT_READ records */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 struct report *report__new(FILE *out, bool json, const struct report_src *src)
 {
@@ -50,6 +57,9 @@ struct report *report__new(FILE *out, bool json, const struct report_src *src)
 	r->out = out;
 	r->json = json;
 	r->src = *src;
+	r->t0 = mono_ns();
+	if (src->flight)
+		r->flight = calloc(FLIGHT_READ, sizeof(*r->flight));
 	return r;
 }
 
@@ -63,6 +73,7 @@ void report__free(struct report *r)
 		free(r->seen_msgs[i]);
 	free(r->seen_msgs);
 	free(r->d);
+	free(r->flight);
 	free(r);
 }
 
@@ -91,33 +102,14 @@ static const char *conflict_kind(const struct gmw_conflict *c)
 	return "write/write";
 }
 
-static void frame__symbolize(const struct report *r, struct frame *f, uint64_t pc)
+static uint64_t pid_bias(const struct report *r, uint32_t pid)
 {
-	f->func = r->src.bin ? gobin__lookup(r->src.bin, pc, &f->file, &f->line, NULL) : NULL;
-	if (!f->func)
-		f->func = "?";
-	if (!f->file)
-		f->file = "?";
+	return r->src.bias ? r->src.bias(r->src.bias_ctx, pid) : 0;
 }
 
-/* The probed instruction, the caller (ret_ip), then the frame-pointer walk. */
-static void stack__load(const struct report *r, const struct gmw_side *s, struct stack *st)
+static void stack__load(const struct report *r, const struct gmw_side *s, struct gstack *st)
 {
-	uint32_t n = s->nframes < GMW_STACK_MAX ? s->nframes : GMW_STACK_MAX;
-	uint64_t bias = r->src.bias && n ? r->src.bias(r->src.bias_ctx, s->pid) : 0;
-
-	st->n = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		st->f[st->n++].pc = s->stack[i];
-		if (i == 0 && s->ret_ip)
-			st->f[st->n++].pc = s->ret_ip;
-	}
-	/* a return address's line is the call's: look up pc - 1 */
-	for (int i = 0; i < st->n; i++)
-		frame__symbolize(r, &st->f[i], st->f[i].pc - bias - (i > 0));
-	st->created.pc = s->gopc;
-	if (s->gopc)
-		frame__symbolize(r, &st->created, s->gopc - bias - 1);
+	gstack__load(st, r->src.bin, s->nframes ? pid_bias(r, s->pid) : 0, s, r->src.all_frames);
 }
 
 static const char *base_name(const char *path)
@@ -129,63 +121,135 @@ static const char *base_name(const char *path)
 
 /* --- text ------------------------------------------------------------- */
 
-static void text_frames(const struct report *r, const struct stack *st, int from)
+static void text_frames(const struct report *r, const struct gstack *st)
 {
-	for (int i = from; i < st->n; i++)
-		fprintf(r->out, "      %s %s:%d\n", st->f[i].func, st->f[i].file, st->f[i].line);
-	if (st->n <= from)
+	int shown = 0;
+
+	for (int i = 0; i < st->n; i++) {
+		const struct gframe *f = &st->f[i];
+
+		if (f->hidden)
+			continue;
+		fprintf(r->out, "      %s %s:%d%s\n", f->func, f->file, f->line,
+			f->inlined ? " (inlined)" : "");
+		shown++;
+	}
+	if (!shown)
 		fprintf(r->out, "      (stack unavailable)\n");
-	if (st->created.pc)
-		fprintf(r->out, "      created by %s %s:%d\n", st->created.func, st->created.file,
-			st->created.line);
+	else if (st->truncated)
+		fprintf(r->out, "      ... (stack cut at %d frames)\n", GMW_STACK_MAX);
+	if (!st->created.pc)
+		return;
+	fprintf(r->out, "      created by %s", st->created.func);
+	if (st->parent_goid)
+		fprintf(r->out, " in goroutine %" PRIu64, st->parent_goid);
+	fprintf(r->out, " %s:%d\n", st->created.file, st->created.line);
+}
+
+static void text_key(const struct report *r, const struct gmw_key *k)
+{
+	char buf[256];
+	struct gokey v;
+
+	gokey__decode(k, &v);
+	if (v.repr == GK_NONE)
+		return;
+	gokey__text(&v, buf, sizeof(buf));
+	fprintf(r->out, ", key %s", buf);
 }
 
 static void text_side(const struct report *r, const char *what, const struct gmw_side *s,
-		      const struct stack *st)
+		      const struct gstack *st)
 {
 	if (s->fn == GMW_FN_UNSEEN) {
 		fprintf(r->out, "  %s: a write never seen entering (begun before attach, or its\n"
 			"      record lost); the map's write flag was set, so it was in progress\n", what);
 		return;
 	}
-	fprintf(r->out, "  %s: goroutine %" PRIu64 " [pid %u tid %u] in %s (%s, write flag at entry %#x)\n",
-		what, (uint64_t)s->goid, s->pid, s->tid, fn_name(r, s->fn), op_name(s->op), s->flag);
-	text_frames(r, st, 1);
+	fprintf(r->out, "  %s: goroutine %" PRIu64 " [pid %u tid %u] in %s (%s", what,
+		(uint64_t)s->goid, s->pid, s->tid, fn_name(r, s->fn), op_name(s->op));
+	text_key(r, &s->key);
+	fprintf(r->out, ", write flag at entry %#x)\n", s->flag);
+	text_frames(r, st);
 }
 
 /* --- JSON ------------------------------------------------------------- */
 
-static yyjson_mut_val *json_stack(yyjson_mut_doc *doc, const struct stack *st, int from)
+static void json_frame(yyjson_mut_doc *doc, yyjson_mut_val *o, const struct gframe *f)
 {
-	yyjson_mut_val *arr = yyjson_mut_arr(doc);
-	char pc[24];
-
-	for (int i = from; i < st->n; i++) {
-		yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr);
-
-		json__add_bytes(doc, o, "function", st->f[i].func, strlen(st->f[i].func));
-		json__add_bytes(doc, o, "file", st->f[i].file, strlen(st->f[i].file));
-		yyjson_mut_obj_add_int(doc, o, "line", st->f[i].line);
-		snprintf(pc, sizeof(pc), "%#" PRIx64, st->f[i].pc);
-		yyjson_mut_obj_add_strcpy(doc, o, "pc", pc);
-	}
-	return arr;
+	json__add_bytes(doc, o, "function", f->func, strlen(f->func));
+	json__add_bytes(doc, o, "file", f->file, strlen(f->file));
+	yyjson_mut_obj_add_int(doc, o, "line", f->line);
 }
 
-static void json_created(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct stack *st)
+static void json_stack(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct gstack *st)
 {
-	yyjson_mut_val *o;
+	yyjson_mut_val *arr = yyjson_mut_obj_add_arr(doc, obj, "stack");
+	char pc[24];
 
+	for (int i = 0; i < st->n; i++) {
+		const struct gframe *f = &st->f[i];
+		yyjson_mut_val *o;
+
+		if (f->hidden)
+			continue;
+		o = yyjson_mut_arr_add_obj(doc, arr);
+		json_frame(doc, o, f);
+		snprintf(pc, sizeof(pc), "%#" PRIx64, f->pc);
+		yyjson_mut_obj_add_strcpy(doc, o, "pc", pc);
+		yyjson_mut_obj_add_bool(doc, o, "inlined", f->inlined);
+	}
+	yyjson_mut_obj_add_bool(doc, obj, "stack_truncated", st->truncated);
 	if (!st->created.pc)
 		return;
-	o = yyjson_mut_obj_add_obj(doc, obj, "created_by");
-	json__add_bytes(doc, o, "function", st->created.func, strlen(st->created.func));
-	json__add_bytes(doc, o, "file", st->created.file, strlen(st->created.file));
-	yyjson_mut_obj_add_int(doc, o, "line", st->created.line);
+	obj = yyjson_mut_obj_add_obj(doc, obj, "created_by");
+	json_frame(doc, obj, &st->created);
+	if (st->parent_goid)
+		yyjson_mut_obj_add_uint(doc, obj, "goroutine", st->parent_goid);
+}
+
+/* "key": {"kind": "string", "value": "session-17"}; null where not shown */
+static void json_key(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct gmw_key *k)
+{
+	yyjson_mut_val *o;
+	struct gokey v;
+	char hex[24];
+
+	gokey__decode(k, &v);
+	if (v.repr == GK_NONE)
+		return;
+	o = yyjson_mut_obj_add_obj(doc, obj, "key");
+	yyjson_mut_obj_add_str(doc, o, "kind", v.kind);
+	switch (v.repr) {
+	case GK_STRING:
+		json__add_bytes(doc, o, "value", (const char *)v.str, v.len);
+		yyjson_mut_obj_add_uint(doc, o, "length", v.full_len);
+		yyjson_mut_obj_add_bool(doc, o, "truncated", v.len < v.full_len);
+		break;
+	case GK_INT:
+		yyjson_mut_obj_add_int(doc, o, "value", v.i);
+		break;
+	case GK_UINT:
+		yyjson_mut_obj_add_uint(doc, o, "value", v.u);
+		break;
+	case GK_HEX:
+		snprintf(hex, sizeof(hex), "%#" PRIx64, v.u);
+		yyjson_mut_obj_add_strcpy(doc, o, "value", hex);
+		break;
+	case GK_FLOAT:
+		yyjson_mut_obj_add_real(doc, o, "value", v.d);
+		break;
+	case GK_BOOL:
+		yyjson_mut_obj_add_bool(doc, o, "value", v.u);
+		break;
+	default:
+		yyjson_mut_obj_add_null(doc, o, "value");
+		yyjson_mut_obj_add_str(doc, o, "note", "not shown");
+	}
 }
 
 static yyjson_mut_val *json_side(const struct report *r, yyjson_mut_doc *doc,
-				 const struct gmw_side *s, const struct stack *st, int from)
+				 const struct gmw_side *s, const struct gstack *st)
 {
 	yyjson_mut_val *o = yyjson_mut_obj(doc);
 
@@ -194,9 +258,9 @@ static yyjson_mut_val *json_side(const struct report *r, yyjson_mut_doc *doc,
 	yyjson_mut_obj_add_uint(doc, o, "pid", s->pid);
 	yyjson_mut_obj_add_str(doc, o, "function", fn_name(r, s->fn));
 	yyjson_mut_obj_add_str(doc, o, "op", op_name(s->op));
+	json_key(doc, o, &s->key);
 	yyjson_mut_obj_add_uint(doc, o, "write_flag", s->flag);
-	yyjson_mut_obj_add_val(doc, o, "stack", json_stack(doc, st, from));
-	json_created(doc, o, st);
+	json_stack(doc, o, st);
 	return o;
 }
 
@@ -212,29 +276,30 @@ static yyjson_mut_doc *json_start(const char *type, yyjson_mut_val **root)
 
 /* --- conflicts -------------------------------------------------------- */
 
-/* Both sides' frames, order-independent: the same bug seen either way round. */
-static char *conflict_sig(const char *kind, const struct stack *a, const struct stack *b)
+/* One side's shown frames, for signatures. */
+static char *stack_sig(const struct gstack *st)
 {
-	char *sa = NULL, *sb = NULL, *sig = NULL;
-	size_t la, lb;
-	FILE *fa = open_memstream(&sa, &la), *fb = open_memstream(&sb, &lb);
+	char *s = NULL;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
 
-	if (!fa || !fb)
-		goto out;
-	for (int i = 1; i < a->n; i++)
-		fprintf(fa, "%s:%d;", a->f[i].func, a->f[i].line);
-	for (int i = 1; i < b->n; i++)
-		fprintf(fb, "%s:%d;", b->f[i].func, b->f[i].line);
-	fclose(fa), fclose(fb);
-	fa = fb = NULL;
-	if (asprintf(&sig, "%s|%s|%s", kind, strcmp(sa, sb) < 0 ? sa : sb,
-		     strcmp(sa, sb) < 0 ? sb : sa) < 0)
+	if (!f)
+		return NULL;
+	for (int i = 0; i < st->n; i++)
+		if (!st->f[i].hidden)
+			fprintf(f, "%s:%d;", st->f[i].func, st->f[i].line);
+	fclose(f);
+	return s;
+}
+
+/* Both sides' frames, order-independent: the same bug seen either way round. */
+static char *conflict_sig(const char *kind, const struct gstack *a, const struct gstack *b)
+{
+	char *sa = stack_sig(a), *sb = stack_sig(b), *sig = NULL;
+
+	if (sa && sb && asprintf(&sig, "%s|%s|%s", kind, strcmp(sa, sb) < 0 ? sa : sb,
+				 strcmp(sa, sb) < 0 ? sb : sa) < 0)
 		sig = NULL;
-out:
-	if (fa)
-		fclose(fa);
-	if (fb)
-		fclose(fb);
 	free(sa);
 	free(sb);
 	return sig;
@@ -246,6 +311,8 @@ static struct distinct *distinct__find(struct report *r, char *sig, bool *fresh)
 	struct distinct *d;
 
 	*fresh = false;
+	if (!sig)
+		return NULL;
 	for (int i = 0; i < r->nd; i++)
 		if (!strcmp(r->d[i].sig, sig)) {
 			free(sig);
@@ -277,23 +344,26 @@ static void distinct__add_key(struct distinct *d, const struct gmw_pair_key *k)
 		d->keys[d->nkeys++] = *k;
 }
 
-static const struct frame *first_user(const struct stack *st)
-{
-	return st->n > 1 ? &st->f[1] : NULL;
-}
+static const struct gframe unknown_frame = { .func = "?", .file = "?" };
 
-static void distinct__title(struct distinct *d, const char *kind, const struct stack *a,
-			    const struct stack *b)
+static void distinct__init(struct distinct *d, const char *kind, uint64_t map,
+			   const struct gstack *a, const struct gstack *b)
 {
-	const struct frame *fa = first_user(a), *fb = first_user(b);
+	const struct gframe *fa = gstack__first(a), *fb = gstack__first(b);
 
+	d->kind = kind;
+	d->map = map;
+	d->top[0] = fa ? *fa : unknown_frame;
+	d->top[1] = fb ? *fb : unknown_frame;
+	d->created[0] = a->created;
+	d->created[1] = b->created;
 	snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> %s %s:%d", kind,
-		 fa ? fa->func : "?", fa ? base_name(fa->file) : "?", fa ? fa->line : 0,
-		 fb ? fb->func : "?", fb ? base_name(fb->file) : "?", fb ? fb->line : 0);
+		 d->top[0].func, base_name(d->top[0].file), d->top[0].line,
+		 d->top[1].func, base_name(d->top[1].file), d->top[1].line);
 }
 
 static void conflict__print(struct report *r, const struct gmw_conflict *c, const char *kind,
-			    const struct stack *a, const struct stack *b)
+			    const struct gstack *a, const struct gstack *b)
 {
 	yyjson_mut_val *root, *sides;
 	yyjson_mut_doc *doc;
@@ -316,8 +386,8 @@ static void conflict__print(struct report *r, const struct gmw_conflict *c, cons
 	if (c->other.fn != GMW_FN_UNSEEN)
 		yyjson_mut_obj_add_uint(doc, root, "overlap_ns", c->cur.ts - c->other.ts);
 	sides = yyjson_mut_obj_add_arr(doc, root, "sides");
-	yyjson_mut_arr_append(sides, json_side(r, doc, &c->cur, a, 1));
-	yyjson_mut_arr_append(sides, json_side(r, doc, &c->other, b, 1));
+	yyjson_mut_arr_append(sides, json_side(r, doc, &c->cur, a));
+	yyjson_mut_arr_append(sides, json_side(r, doc, &c->other, b));
 	json__emit(doc, r->out);
 }
 
@@ -325,22 +395,180 @@ static int conflict__report(struct report *r, const struct gmw_conflict *c)
 {
 	const char *kind = conflict_kind(c);
 	struct gmw_pair_key k = gmw_pair_key__make(&c->cur, &c->other);
-	struct stack a, b;
+	struct gstack *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
 	struct distinct *d;
 	bool fresh;
 
-	stack__load(r, &c->cur, &a);
-	stack__load(r, &c->other, &b);
-	d = distinct__find(r, conflict_sig(kind, &a, &b), &fresh);
+	if (!a || !b)
+		goto out;
+	stack__load(r, &c->cur, a);
+	stack__load(r, &c->other, b);
+	d = distinct__find(r, conflict_sig(kind, a, b), &fresh);
 	if (!d)
-		return 0;
+		goto out;
 	distinct__add_key(d, &k);
 	d->events++;
-	if (!fresh)
-		return 0;
-	distinct__title(d, kind, &a, &b);
-	conflict__print(r, c, kind, &a, &b);
+	if (!d->first_ts || c->cur.ts < d->first_ts)
+		d->first_ts = c->cur.ts;
+	if (c->cur.ts > d->last_ts)
+		d->last_ts = c->cur.ts;
+	if (fresh) {
+		distinct__init(d, kind, c->map, a, b);
+		conflict__print(r, c, kind, a, b);
+	}
+out:
+	free(a);
+	free(b);
 	return 0;
+}
+
+/* --- the flight recorder ---------------------------------------------- */
+
+/* A map type's key kind, from the binary: type descriptors are static data. */
+static uint8_t key_kind(const struct report *r, uint64_t mtype, uint64_t bias)
+{
+	uint64_t kt = 0;
+	uint8_t kind = 0;
+
+	if (!r->src.bin || !mtype || gobin__read(r->src.bin, mtype - bias + 48, &kt, 8) || !kt)
+		return 0;
+	if (gobin__read(r->src.bin, kt + 23, &kind, 1) &&
+	    gobin__read(r->src.bin, kt - bias + 23, &kind, 1))
+		return 0;
+	/* Go 1.26 made the byte the kind; before, flags shared it */
+	return r->src.bin->has_version && go_version__cmp(&r->src.bin->ver, 1, 26, 0) >= 0 ?
+	       kind : kind & 0x1f;
+}
+
+/* A record's key as a conflict's side carries one. */
+static void rec__key(const struct report *r, const struct gmw_rec *e, uint64_t bias,
+		     struct gmw_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->form = e->keyform;
+	k->raw[0] = e->key[0];
+	k->raw[1] = e->key[1];
+	if (k->form == GMW_KEY_NONE)
+		return;
+	k->kind = key_kind(r, e->mtype, bias);
+	if (k->form == GMW_KEY_STR) {
+		k->kind = 24;
+		k->full_len = e->key[1] > 0xffffffffULL ? 0xffffffff : e->key[1];
+		k->len = e->key_len;
+		memcpy(k->data, e->key_data, e->key_len < GMW_REC_KEY_MAX ? e->key_len : GMW_REC_KEY_MAX);
+	} else if (k->form == GMW_KEY_PTR) {
+		k->full_len = 0xffffffff;	/* behind a pointer: not recorded */
+	}
+}
+
+/* The innermost user frame of a return address: where the user's code was. */
+static void rec__where(const struct report *r, uint64_t ret_ip, uint64_t bias, struct gframe *f)
+{
+	struct pcframe pf[16];
+	int n = r->src.bin && ret_ip ? gobin__frames(r->src.bin, ret_ip - bias - 1, pf, 16) : 0;
+	int i;
+
+	*f = unknown_frame;
+	for (i = 0; i < n - 1 && gframe__runtime(pf[i].func); i++)
+		;
+	if (n) {
+		f->func = pf[i].func;
+		f->file = pf[i].file ? pf[i].file : "?";
+		f->line = pf[i].line;
+	}
+}
+
+/*
+ * What happened before the fatal error m: the records of its process up
+ * to then, on the map the dying goroutine last touched or by it. Newest
+ * first into out; returns how many, and the map in *map (0 if unknown).
+ */
+static int flight__pick(struct report *r, const struct gmw_message *m, const struct gmw_rec **out,
+			uint64_t *map)
+{
+	int n = r->src.flight && r->flight ? r->src.flight(r->src.ctx, r->flight, FLIGHT_READ) : 0;
+	int k = 0;
+
+	*map = 0;
+	for (int i = n - 1; i >= 0 && !*map; i--)
+		if (r->flight[i].pid == m->who.pid && r->flight[i].goid == m->who.goid &&
+		    r->flight[i].ts <= m->who.ts)
+			*map = r->flight[i].map;
+	for (int i = n - 1; i >= 0 && k < FLIGHT_SHOW; i--) {
+		const struct gmw_rec *e = &r->flight[i];
+
+		if (e->pid == m->who.pid && e->ts <= m->who.ts &&
+		    (e->goid == m->who.goid || (*map && e->map == *map)))
+			out[k++] = e;
+	}
+	return k;
+}
+
+static void flight__text(struct report *r, const struct gmw_message *m,
+			 const struct gmw_rec **e, int n, uint64_t map)
+{
+	uint64_t bias = pid_bias(r, m->who.pid);
+
+	if (map)
+		fprintf(r->out, "  last map operations on map %#" PRIx64 " and by goroutine %" PRIu64
+			" before the crash, newest first:\n", map, (uint64_t)m->who.goid);
+	else
+		fprintf(r->out, "  last map operations by goroutine %" PRIu64 " before the crash:\n",
+			(uint64_t)m->who.goid);
+	for (int i = 0; i < n; i++) {
+		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;
+		struct gmw_key k;
+		struct gframe where;
+		struct gokey v;
+		char key[256] = "";
+
+		rec__key(r, e[i], bias, &k);
+		gokey__decode(&k, &v);
+		if (v.repr != GK_NONE) {
+			strcpy(key, " key ");
+			gokey__text(&v, key + 5, sizeof(key) - 5);
+		}
+		rec__where(r, e[i]->ret_ip, bias, &where);
+		fprintf(r->out, "    %9.3f ms before  goroutine %-6" PRIu64 " %-7s%s%s  %s %s:%d\n",
+			(m->who.ts - e[i]->ts) / 1e6, (uint64_t)e[i]->goid,
+			fi < 0 ? "?" : op_name(r->src.plan->fns[fi].op), key,
+			e[i]->map != map ? " (another map)" : "", where.func, base_name(where.file),
+			where.line);
+	}
+	if (!n)
+		fprintf(r->out, "    (none recorded)\n");
+}
+
+static void flight__json(struct report *r, yyjson_mut_doc *doc, yyjson_mut_val *root,
+			 const struct gmw_message *m, const struct gmw_rec **e, int n, uint64_t map)
+{
+	uint64_t bias = pid_bias(r, m->who.pid);
+	yyjson_mut_val *arr;
+	char hex[24];
+
+	if (map) {
+		snprintf(hex, sizeof(hex), "%#" PRIx64, map);
+		yyjson_mut_obj_add_strcpy(doc, root, "map", hex);
+	}
+	arr = yyjson_mut_obj_add_arr(doc, root, "recent_ops");
+	for (int i = 0; i < n; i++) {
+		yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr), *at;
+		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;
+		struct gframe where;
+		struct gmw_key k;
+
+		yyjson_mut_obj_add_uint(doc, o, "before_ns", m->who.ts - e[i]->ts);
+		yyjson_mut_obj_add_uint(doc, o, "goroutine", e[i]->goid);
+		yyjson_mut_obj_add_str(doc, o, "op", fi < 0 ? "?" : op_name(r->src.plan->fns[fi].op));
+		yyjson_mut_obj_add_str(doc, o, "function", fi < 0 ? "?" : r->src.plan->fns[fi].name);
+		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e[i]->map);
+		yyjson_mut_obj_add_strcpy(doc, o, "map", hex);
+		rec__key(r, e[i], bias, &k);
+		json_key(doc, o, &k);
+		rec__where(r, e[i]->ret_ip, bias, &where);
+		at = yyjson_mut_obj_add_obj(doc, o, "at");
+		json_frame(doc, at, &where);
+	}
 }
 
 /* --- fatal errors and panics ---------------------------------------- */
@@ -351,7 +579,7 @@ static const char *message_type(uint32_t type)
 }
 
 /* Print a panic once per message and stack; a fatal error always. */
-static bool message__seen(struct report *r, const struct gmw_message *m, const struct stack *st)
+static bool message__seen(struct report *r, const struct gmw_message *m, const struct gstack *st)
 {
 	char *sig = NULL;
 	size_t len;
@@ -361,8 +589,9 @@ static bool message__seen(struct report *r, const struct gmw_message *m, const s
 	if (!f)
 		return false;
 	fprintf(f, "%u|%.*s|", m->type, (int)m->len, m->msg);
-	for (int i = 1; i < st->n; i++)
-		fprintf(f, "%" PRIx64 ";", st->f[i].pc);
+	for (int i = 0; i < st->n; i++)
+		if (!st->f[i].hidden)
+			fprintf(f, "%" PRIx64 ";", st->f[i].pc);
 	fclose(f);
 	for (int i = 0; i < r->nseen; i++)
 		if (!strcmp(r->seen_msgs[i], sig)) {
@@ -379,23 +608,37 @@ static bool message__seen(struct report *r, const struct gmw_message *m, const s
 	return false;
 }
 
-static void message__print(struct report *r, const struct gmw_message *m, const struct stack *st)
+static void message__text(struct report *r, const struct gmw_message *m, const struct gstack *st)
 {
 	static const char *const title[] = {
 		[GMW_EV_FATAL] = "FATAL", [GMW_EV_PANIC] = "PANIC",
 		[GMW_EV_FATALPANIC] = "UNRECOVERED PANIC",
 	};
+
+	fprintf(r->out, "\n=== %s: ", title[m->type]);
+	for (uint32_t i = 0; i < m->len; i++)
+		fputc(m->msg[i] >= 0x20 && m->msg[i] < 0x7f ? m->msg[i] : '?', r->out);
+	fprintf(r->out, "%s ===\n", m->full_len > m->len ? "..." : "");
+	fprintf(r->out, "  goroutine %" PRIu64 " [pid %u tid %u] in %s\n", (uint64_t)m->who.goid,
+		m->who.pid, m->who.tid, fn_name(r, m->who.fn));
+	text_frames(r, st);
+}
+
+static void message__print(struct report *r, const struct gmw_message *m, const struct gstack *st)
+{
+	const struct gmw_rec *recent[FLIGHT_SHOW];
 	yyjson_mut_val *root;
 	yyjson_mut_doc *doc;
+	uint64_t map = 0;
+	int n = 0;
 
+	/* the rings stopped at the fatal error: read them now, which restarts them */
+	if (m->type == GMW_EV_FATAL)
+		n = flight__pick(r, m, recent, &map);
 	if (!r->json) {
-		fprintf(r->out, "\n=== %s: ", title[m->type]);
-		for (uint32_t i = 0; i < m->len; i++)
-			fputc(m->msg[i] >= 0x20 && m->msg[i] < 0x7f ? m->msg[i] : '?', r->out);
-		fprintf(r->out, "%s ===\n", m->full_len > m->len ? "..." : "");
-		fprintf(r->out, "  goroutine %" PRIu64 " [pid %u tid %u] in %s\n", (uint64_t)m->who.goid,
-			m->who.pid, m->who.tid, fn_name(r, m->who.fn));
-		text_frames(r, st, 1);
+		message__text(r, m, st);
+		if (m->type == GMW_EV_FATAL && r->src.flight)
+			flight__text(r, m, recent, n, map);
 		fflush(r->out);
 		return;
 	}
@@ -406,16 +649,19 @@ static void message__print(struct report *r, const struct gmw_message *m, const 
 	yyjson_mut_obj_add_uint(doc, root, "tid", m->who.tid);
 	yyjson_mut_obj_add_uint(doc, root, "pid", m->who.pid);
 	yyjson_mut_obj_add_str(doc, root, "function", fn_name(r, m->who.fn));
-	yyjson_mut_obj_add_val(doc, root, "stack", json_stack(doc, st, 1));
-	json_created(doc, root, st);
+	json_stack(doc, root, st);
+	if (m->type == GMW_EV_FATAL && r->src.flight)
+		flight__json(r, doc, root, m, recent, n, map);
 	json__emit(doc, r->out);
 }
 
 static int message__report(struct report *r, const struct gmw_message *m)
 {
-	struct stack st;
+	struct gstack *st = malloc(sizeof(*st));
 
-	stack__load(r, &m->who, &st);
+	if (!st)
+		return 0;
+	stack__load(r, &m->who, st);
 	if (m->type == GMW_EV_FATAL) {
 		if (!r->nfatal++)
 			snprintf(r->fatal_msg, sizeof(r->fatal_msg), "a Go fatal error: %.*s",
@@ -424,11 +670,11 @@ static int message__report(struct report *r, const struct gmw_message *m)
 		snprintf(r->fatal_msg, sizeof(r->fatal_msg), "an unrecovered panic: %.*s",
 			 (int)m->len, m->msg);
 	}
-	if (m->type != GMW_EV_FATAL && message__seen(r, m, &st)) {
+	if (m->type != GMW_EV_FATAL && message__seen(r, m, st))
 		r->msg_repeats++;
-		return 0;
-	}
-	message__print(r, m, &st);
+	else
+		message__print(r, m, st);
+	free(st);
 	return 0;
 }
 
@@ -485,20 +731,169 @@ void report__lost(struct report *r, uint64_t n, const char *what)
 	json__emit(doc, r->out);
 }
 
-static uint64_t distinct__count(const struct report *r, const struct distinct *d)
+/* --- the summary: where to fix it ------------------------------------ */
+
+#define SITE_CREATED 4
+
+/* One pair of lines on one map: distinct stacks that meet at the same lines. */
+struct site {
+	const struct distinct *d;	/* the first of them: title, lines, map */
+	uint64_t count, first_ts, last_ts;
+	struct gframe created[SITE_CREATED];
+	int ncreated;
+};
+
+/* How often d happened and when, the kernel's repeats included. */
+static void distinct__stats(const struct report *r, const struct distinct *d, uint64_t *count,
+			    uint64_t *first, uint64_t *last)
 {
+	struct gmw_pair_val v;
 	uint64_t n = 0;
 
-	if (!r->src.pair_count)
-		return d->events;
-	for (int i = 0; i < d->nkeys; i++)
-		n += r->src.pair_count(r->src.ctx, &d->keys[i]);
-	return n > d->events ? n : d->events;
+	*first = d->first_ts;
+	*last = d->last_ts;
+	for (int i = 0; r->src.pair_stats && i < d->nkeys; i++) {
+		if (r->src.pair_stats(r->src.ctx, &d->keys[i], &v))
+			continue;
+		n += v.count;
+		if (v.first_ts && v.first_ts < *first)
+			*first = v.first_ts;
+		if (v.last_ts > *last)
+			*last = v.last_ts;
+	}
+	*count = n > d->events ? n : d->events;
+}
+
+static void site__add_created(struct site *s, const struct gframe *c)
+{
+	if (!c->pc)
+		return;
+	for (int i = 0; i < s->ncreated; i++)
+		if (s->created[i].line == c->line && !strcmp(s->created[i].func, c->func))
+			return;
+	if (s->ncreated < SITE_CREATED)
+		s->created[s->ncreated++] = *c;
+}
+
+static uint64_t map_total(const struct site *s, int n, uint64_t map)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		if (s[i].d->map == map)
+			t += s[i].count;
+	return t;
+}
+
+/* By map (the busiest first), then by count within a map. */
+static const struct site *sort_sites;
+static int nsort_sites;
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct site *x = a, *y = b;
+	uint64_t tx = map_total(sort_sites, nsort_sites, x->d->map);
+	uint64_t ty = map_total(sort_sites, nsort_sites, y->d->map);
+
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	if (x->d->map != y->d->map)
+		return x->d->map < y->d->map ? -1 : 1;
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
+/* Distinct conflicts merged by map and pair of lines, sorted. */
+static struct site *sites__build(const struct report *r, int *np)
+{
+	struct site *s = calloc(r->nd ? r->nd : 1, sizeof(*s));
+	int n = 0;
+
+	if (!s)
+		return NULL;
+	for (int i = 0; i < r->nd; i++) {
+		const struct distinct *d = &r->d[i];
+		uint64_t c, f, l;
+		int k;
+
+		for (k = 0; k < n; k++)
+			if (s[k].d->map == d->map && !strcmp(s[k].d->title, d->title))
+				break;
+		if (k == n)
+			s[n++] = (struct site){ .d = d, .first_ts = UINT64_MAX };
+		distinct__stats(r, d, &c, &f, &l);
+		s[k].count += c;
+		if (f && f < s[k].first_ts)
+			s[k].first_ts = f;
+		if (l > s[k].last_ts)
+			s[k].last_ts = l;
+		site__add_created(&s[k], &d->created[0]);
+		site__add_created(&s[k], &d->created[1]);
+	}
+	sort_sites = s;
+	nsort_sites = n;
+	qsort(s, n, sizeof(*s), site_cmp);
+	*np = n;
+	return s;
+}
+
+static double since_start(const struct report *r, uint64_t ts)
+{
+	return ts > r->t0 ? (ts - r->t0) / 1e9 : 0;
+}
+
+static void sites__text(const struct report *r, const struct site *s, int n)
+{
+	if (n)
+		fprintf(r->out, "where to fix it, per map (most conflicts first):\n");
+	for (int i = 0; i < n; i++) {
+		if (!i || s[i].d->map != s[i - 1].d->map)
+			fprintf(r->out, "  map %#" PRIx64 ": %" PRIu64 " conflicts\n", s[i].d->map,
+				map_total(s, n, s[i].d->map));
+		fprintf(r->out, "    %" PRIu64 "x  %s\n", s[i].count, s[i].d->title);
+		fprintf(r->out, "          first %.1f s, last %.1f s after start", since_start(r, s[i].first_ts),
+			since_start(r, s[i].last_ts));
+		for (int k = 0; k < s[i].ncreated; k++)
+			fprintf(r->out, "%s %s %s:%d", k ? "," : "; goroutines created by",
+				s[i].created[k].func, base_name(s[i].created[k].file), s[i].created[k].line);
+		fputc('\n', r->out);
+	}
+}
+
+static void sites__json(const struct report *r, yyjson_mut_doc *doc, yyjson_mut_val *root,
+			const struct site *s, int n)
+{
+	yyjson_mut_val *maps = yyjson_mut_obj_add_arr(doc, root, "maps"), *m = NULL, *pairs = NULL;
+	char hex[24];
+
+	for (int i = 0; i < n; i++) {
+		yyjson_mut_val *o, *c;
+
+		if (!i || s[i].d->map != s[i - 1].d->map) {
+			m = yyjson_mut_arr_add_obj(doc, maps);
+			snprintf(hex, sizeof(hex), "%#" PRIx64, s[i].d->map);
+			yyjson_mut_obj_add_strcpy(doc, m, "map", hex);
+			yyjson_mut_obj_add_uint(doc, m, "conflicts", map_total(s, n, s[i].d->map));
+			pairs = yyjson_mut_obj_add_arr(doc, m, "pairs");
+		}
+		o = yyjson_mut_arr_add_obj(doc, pairs);
+		yyjson_mut_obj_add_str(doc, o, "kind", s[i].d->kind);
+		yyjson_mut_obj_add_uint(doc, o, "count", s[i].count);
+		yyjson_mut_obj_add_real(doc, o, "first_s", since_start(r, s[i].first_ts));
+		yyjson_mut_obj_add_real(doc, o, "last_s", since_start(r, s[i].last_ts));
+		c = yyjson_mut_obj_add_arr(doc, o, "lines");
+		json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].d->top[0]);
+		json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].d->top[1]);
+		c = yyjson_mut_obj_add_arr(doc, o, "created_by");
+		for (int k = 0; k < s[i].ncreated; k++)
+			json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].created[k]);
+	}
 }
 
 static void summary__text(const struct report *r, const struct report_end *e)
 {
 	const uint64_t *c = e->counters;
+	struct site *s;
+	int n = 0;
 
 	fprintf(r->out, "\n--- gomapwatch summary (%.1f s) ---\n", e->seconds);
 	fprintf(r->out, "map writes traced: %" PRIu64 " (exits seen %" PRIu64
@@ -507,8 +902,10 @@ static void summary__text(const struct report *r, const struct report_end *e)
 	if (c[GMW_C_READ])
 		fprintf(r->out, "map reads checked: %" PRIu64 "\n", c[GMW_C_READ]);
 	fprintf(r->out, "conflicts: %" PRIu64 " (%d distinct)\n", c[GMW_C_CONFLICT], r->nd);
-	for (int i = 0; i < r->nd; i++)
-		fprintf(r->out, "  %" PRIu64 "x  %s\n", distinct__count(r, &r->d[i]), r->d[i].title);
+	s = sites__build(r, &n);
+	if (s)
+		sites__text(r, s, n);
+	free(s);
 	fprintf(r->out, "fatal errors: %d; repeated panics (counted, not printed): %" PRIu64 "\n",
 		r->nfatal, r->msg_repeats);
 	fprintf(r->out, "entries whose exit never came: %" PRIu64 " aged out, %" PRIu64
@@ -527,6 +924,8 @@ static void summary__json(const struct report *r, const struct report_end *e)
 	const uint64_t *c = e->counters;
 	yyjson_mut_val *root, *arr;
 	yyjson_mut_doc *doc = json_start("summary", &root);
+	struct site *s;
+	int n = 0;
 
 	yyjson_mut_obj_add_real(doc, root, "seconds", e->seconds);
 	yyjson_mut_obj_add_uint(doc, root, "writes", c[GMW_C_WRITE_ENTER]);
@@ -538,10 +937,16 @@ static void summary__json(const struct report *r, const struct report_end *e)
 	arr = yyjson_mut_obj_add_arr(doc, root, "conflict_counts");
 	for (int i = 0; i < r->nd; i++) {
 		yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr);
+		uint64_t cnt, f, l;
 
+		distinct__stats(r, &r->d[i], &cnt, &f, &l);
 		json__add_bytes(doc, o, "conflict", r->d[i].title, strlen(r->d[i].title));
-		yyjson_mut_obj_add_uint(doc, o, "count", distinct__count(r, &r->d[i]));
+		yyjson_mut_obj_add_uint(doc, o, "count", cnt);
 	}
+	s = sites__build(r, &n);
+	if (s)
+		sites__json(r, doc, root, s, n);
+	free(s);
 	yyjson_mut_obj_add_int(doc, root, "fatal_errors", r->nfatal);
 	yyjson_mut_obj_add_uint(doc, root, "repeated_panics", r->msg_repeats);
 	yyjson_mut_obj_add_uint(doc, root, "aged_out", c[GMW_C_AGED]);

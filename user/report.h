@@ -16,10 +16,14 @@
 struct report_src {
 	const struct gobin *bin;
 	const struct plan *plan;
+	bool all_frames;		/* show the runtime's frames and wrappers too */
 	/* PIE load bias of a process (0 for fixed-address binaries) */
 	uint64_t (*bias)(void *ctx, uint32_t pid);
 	void *bias_ctx;
-	uint64_t (*pair_count)(void *ctx, const struct gmw_pair_key *k);
+	/* the kernel's tally of a pair of stacks: 0, or -1 */
+	int (*pair_stats)(void *ctx, const struct gmw_pair_key *k, struct gmw_pair_val *v);
+	/* the flight recorder's records, oldest first (tracer__flight) */
+	int (*flight)(void *ctx, struct gmw_rec *out, int max);
 	void *ctx;
 };
 

@@ -38,6 +38,8 @@ static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg
 
 	skel->rodata->goid_off = o->off[OFF_G_GOID];
 	skel->rodata->gopc_off = o->off[OFF_G_GOPC];
+	skel->rodata->parent_goid_off = o->off[OFF_G_PARENT_GOID];
+	skel->rodata->recorder = !cfg->no_recorder;
 	skel->rodata->flag_off = o->off[OFF_MAP_FLAGS];
 	skel->rodata->flag_mask = o->swiss ? 0xff : 4;
 	if (o->off[OFF_ITER_MAP] >= 0)
@@ -64,8 +66,13 @@ static struct bpf_program *role_prog(struct gomapwatch_bpf *s, enum probe_role r
 
 static uint64_t point_cookie(const struct hooked_fn *f, const struct probe_point *pp)
 {
-	return GMW_COOKIE(f->owner ? GMW_F_OWNER : 0,
-			  pp->role == ROLE_WRITE_EXIT && pp->map_reg >= 0 ? pp->map_reg : GMW_REG_NONE);
+	uint8_t flags = f->owner ? GMW_F_OWNER : 0;
+
+	if (pp->role == ROLE_WRITE_EXIT)
+		return GMW_COOKIE(flags, pp->map_reg >= 0 ? pp->map_reg : GMW_REG_NONE);
+	if (pp->role == ROLE_READ)
+		flags = 0;
+	return GMW_COOKIE(flags | GMW_F_KEY(f->keyform), GMW_REG_NONE);
 }
 
 /*
@@ -78,9 +85,12 @@ static struct bpf_program *point_prog(struct tracer *t, const struct hooked_fn *
 	uint64_t c = point_cookie(f, pp);
 	char name[32];
 
-	if (t->feat.has[KF_COOKIE] || (pp->role != ROLE_WRITE_ENTER && pp->role != ROLE_WRITE_EXIT))
+	if (t->feat.has[KF_COOKIE] || (pp->role != ROLE_WRITE_ENTER && pp->role != ROLE_WRITE_EXIT &&
+				       pp->role != ROLE_READ))
 		return role_prog(t->skel, pp->role);
-	if (pp->role == ROLE_WRITE_ENTER)
+	if (pp->role == ROLE_READ)
+		snprintf(name, sizeof(name), "rd_%u", GMW_COOKIE_FLAGS(c));
+	else if (pp->role == ROLE_WRITE_ENTER)
 		snprintf(name, sizeof(name), "wenter_%u", GMW_COOKIE_FLAGS(c));
 	else if (GMW_COOKIE_REG(c) == GMW_REG_NONE)
 		snprintf(name, sizeof(name), "wexit_0_%u", GMW_REG_NONE);
@@ -331,14 +341,54 @@ void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX])
 	free(vals);
 }
 
-uint64_t tracer__pair_count(void *tp, const struct gmw_pair_key *k)
+static int rec_by_ts(const void *a, const void *b)
+{
+	const struct gmw_rec *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+int tracer__flight(void *tp, struct gmw_rec *out, int max)
 {
 	struct tracer *t = tp;
-	__u64 n = 0;
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct gmw_ring *rings;
+	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.pairs), k, &n))
+	if (ncpu <= 0 || max <= 0)
 		return 0;
+	rings = calloc(ncpu, sizeof(*rings));
+	if (!rings)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.flight), &zero, rings)) {
+		struct gmw_rec *all = calloc((size_t)ncpu * GMW_REC_SLOTS, sizeof(*all));
+
+		for (int c = 0; all && c < ncpu; c++) {
+			uint64_t k = rings[c].head < GMW_REC_SLOTS ? rings[c].head : GMW_REC_SLOTS;
+
+			memcpy(all + n, rings[c].rec, k * sizeof(*all));
+			n += k;
+		}
+		if (all) {
+			qsort(all, n, sizeof(*all), rec_by_ts);
+			if (n > max) {
+				memmove(all, all + n - max, max * sizeof(*all));
+				n = max;
+			}
+			memcpy(out, all, n * sizeof(*all));
+		}
+		free(all);
+	}
+	free(rings);
+	t->skel->bss->rec_frozen = 0;
 	return n;
+}
+
+int tracer__pair_stats(void *tp, const struct gmw_pair_key *k, struct gmw_pair_val *v)
+{
+	struct tracer *t = tp;
+
+	return bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.pairs), k, v);
 }
 
 static uint64_t mono_ns(void)

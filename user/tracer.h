@@ -20,6 +20,7 @@ struct tracer_cfg {
 	uint64_t stale_ns;		/* entries older than this age out */
 	const struct plan *plan;	/* what will be attached: its programs are loaded */
 	const struct kfeat *feat;	/* what this kernel offers */
+	bool no_recorder;		/* keep no flight recorder */
 };
 
 typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
@@ -31,7 +32,13 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 int tracer__poll(struct tracer *t, int timeout_ms);
 int tracer__drain(struct tracer *t);
 void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX]);
-uint64_t tracer__pair_count(void *t, const struct gmw_pair_key *k);
+/*
+ * The flight recorder's records of every CPU, oldest first, at most max;
+ * then the rings run again. Returns how many were written.
+ */
+int tracer__flight(void *t, struct gmw_rec *out, int max);
+/* The kernel's tally of a pair of stacks; 0, or -1 if it has none. */
+int tracer__pair_stats(void *t, const struct gmw_pair_key *k, struct gmw_pair_val *v);
 /* Writes still held: at the end of a run, the ones whose exit never came. */
 int tracer__unfinished(struct tracer *t);
 /* Drop records older than stale_ns and those of processes that exited. */

@@ -27,6 +27,7 @@ import (
 type field struct {
 	enum           string    // C enumerator
 	noswiss, swiss [2]string // struct, member for each map layout
+	since          int       // first Go 1.x minor release that has it; -1 before
 }
 
 var fields = []field{
@@ -37,6 +38,8 @@ var fields = []field{
 	{enum: "OFF_ITER_MAP", noswiss: [2]string{"runtime.hiter", "h"},
 		swiss: [2]string{"internal/runtime/maps.Iter", "m"}},
 	{enum: "OFF_PANIC_ARG", noswiss: [2]string{"runtime._panic", "arg"}, swiss: [2]string{"runtime._panic", "arg"}},
+	{enum: "OFF_G_PARENT_GOID", noswiss: [2]string{"runtime.g", "parentGoid"},
+		swiss: [2]string{"runtime.g", "parentGoid"}, since: 21},
 }
 
 var goarch = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64"}
@@ -135,6 +138,9 @@ func readBuild(path string) (*build, error) {
 			sm = fl.swiss
 		}
 		off, ok := structs[sm[0]][sm[1]]
+		if !ok && b.minor < fl.since {
+			off, ok = -1, true
+		}
 		if !ok {
 			return nil, fmt.Errorf("%s: no %s.%s in DWARF", b.version, sm[0], sm[1])
 		}
