@@ -2,6 +2,8 @@
 # Build the test fixtures into OUTDIR:
 #   OUTDIR/<tag>/<prog>          every program in tests/go, per toolchain
 #   OUTDIR/<tag>/racy.stripped   -ldflags="-s -w": no symtab, no DWARF
+#   OUTDIR/<tag>/deepinline.stripped  the same (inlined frames from the
+#                                pclntab's inline trees alone)
 #   OUTDIR/<tag>/racy.pie        -buildmode=pie: needs the load bias
 #   OUTDIR/nomaps                C, see tests/go/nomaps/nomaps.c
 #   OUTDIR/toolchains.txt        <tag> <version the toolchain reports>
@@ -67,6 +69,7 @@ while read -r tag go; do
 		build "$go" "$tag" "$out/$tag/$prog" "$prog"
 	done
 	build "$go" "$tag" "$out/$tag/racy.stripped" racy -ldflags="-s -w"
+	build "$go" "$tag" "$out/$tag/deepinline.stripped" deepinline -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/racy.pie" racy -buildmode=pie
 	# arm64, cross-compiled: read and planned here, never run (test_plan_arm64)
 	for p in racy locked; do

@@ -579,3 +579,76 @@ t_verbose_times() {
 		die "no attach time: $(grep gomapwatch "$T/err")"
 	grep -qE '^gomapwatch: probes released [0-9]+ ms after the stop' "$T/err" || die "no detach time"
 }
+
+# The line of tests/go/deepinline/main.go holding TEXT
+deepinline_line() { grep -nF "$1" "$root/tests/go/deepinline/main.go" | head -1 | cut -d: -f1; }
+
+# What traceback.sh list must make of the traceback deepinline's worker
+# dies with (files by their ends; the creator's goroutine if $1 is yes).
+deepinline_expected() {
+	local f=tests/go/deepinline/main.go in=
+	[ "$1" != yes ] || in=" in goroutine 1"
+	cat <<-EOT
+		main.(*store).put (inlined) $f:$(deepinline_line 's.m[k] = v')
+		main.(*service).record (inlined) $f:$(deepinline_line 's.st.put(k, v)')
+		main.handle (inlined) $f:$(deepinline_line 'svc.record(uint64(i%keys), id)')
+		main.startWorkers.func1 $f:$(deepinline_line 'handle(svc, i, id)')
+		created by main.startWorkers$in $f:$(deepinline_line 'go func() {')
+	EOT
+}
+
+# traceback_once BINARY LABEL MODE CREATOR-GOROUTINE(yes|no): BINARY -mode
+# MODE under gomapwatch. The runtime's traceback of the goroutine that died
+# is parsed and checked against the fixture's source (the parser on its
+# own), then compared with gomapwatch's event for that goroutine.
+traceback_once() {
+	local bin=$1 label=$2 mode=$3 header type status=0 g d=$T/$3
+	case $mode in
+	fatal) header='fatal error: concurrent map writes' type=fatal ;;
+	nilpanic) header='panic: assignment to entry in nil map' type=fatalpanic ;;
+	esac
+	mkdir -p "$d"
+	# the default GOTRACEBACK: the traceback as users see it
+	env -u GOTRACEBACK "$GMW" --json -o "$d/ev" -- "$bin" -mode "$mode" >"$d/out" 2>"$d/err" ||
+		status=$?
+	[ "$status" -eq 2 ] || die "$label: gomapwatch exited $status, want 2 (the fixture's): $(tail -3 "$d/err")"
+	valid_ndjson "$d/ev"
+	"$here/traceback.sh" parse "$d/err" "$header" >"$d/runtime.json" ||
+		die "$label: no runtime traceback after '$header' on stderr: $(head -5 "$d/err")"
+	g=$(jq .goroutine "$d/runtime.json")
+	goids "$d/out" | grep -qx "$g" || die "$label: the runtime's goroutine $g is not a worker the fixture printed"
+	"$here/traceback.sh" list "$d/runtime.json" |
+		sed -E 's#^(.* )/.*/(tests/go/deepinline/main\.go:[0-9]+)$#\1\2#' >"$d/parsed"
+	deepinline_expected "$4" >"$d/expected"
+	diff "$d/expected" "$d/parsed" ||
+		die "$label: the parser misread the runtime's traceback: $(grep -A12 -xF "$header" "$d/err")"
+	jq -r --arg l "$label" '(.frames | map(.function | startswith("main.")) | index(true)) as $i
+		| "parser \($l): goroutine \(.goroutine), \(.frames | length) frames, first user frame"
+			+ " \(.frames[$i].function) line \(.frames[$i].line)"
+			+ (if $i > 0 then " after \(.frames[:$i] | map(.function) | join(", "))" else "" end)' \
+		"$d/runtime.json"
+	events "$d/ev" "$type" | jq -c --argjson g "$g" 'select(.goroutine == $g)' | head -1 >"$d/event.json"
+	[ -s "$d/event.json" ] ||
+		die "$label: no $type event for goroutine $g; $type events: $(events "$d/ev" "$type" | jq -c '{goroutine, message}' | tr '\n' ' ')"
+	"$here/traceback.sh" compare "$label" "$d/runtime.json" "$d/event.json"
+}
+
+# The runtime's own traceback of the goroutine that died against
+# gomapwatch's event for it, frame by frame from the first user frame to
+# the creator, inlined frames included: deepinline's map writes sit three
+# inlined calls deep in its workers' loop. A concurrent-write fatal error
+# (every run dies of one: the race is certain, no rate) and an unrecovered
+# nil-map panic.
+t_traceback_compare() {
+	local fx=$1 version=$2 bin=$3 in=yes mode st bad=()
+	# "created by F in goroutine M" from Go 1.21 on
+	case $version in go1.1[0-9] | go1.1[0-9].* | go1.20 | go1.20.*) in=no ;; esac
+	for mode in fatal nilpanic; do
+		# a background subshell keeps its set -e: in a || list bash turns it off
+		( set -e; traceback_once "$fx/$bin" "${fx##*/}${bin#deepinline} $mode" "$mode" "$in" ) &
+		st=0
+		wait "$!" || st=$?
+		[ "$st" -eq 0 ] || bad+=("$mode")
+	done
+	[ ${#bad[@]} -eq 0 ] || die "$bin: the stacks differ from the runtime's traceback: ${bad[*]}"
+}
