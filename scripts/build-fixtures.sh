@@ -5,13 +5,14 @@
 #   OUTDIR/<tag>/deepinline.stripped  the same (inlined frames from the
 #                                pclntab's inline trees alone)
 #   OUTDIR/<tag>/racy.pie        -buildmode=pie: needs the load bias
+#   OUTDIR/<tag>/inlinetab.{stripped,pie}  the same for the inline tree's test
 #   OUTDIR/nomaps                C, see tests/go/nomaps/nomaps.c
 #   OUTDIR/toolchains.txt        <tag> <version the toolchain reports>
 # and the release matrix (tests/integration/matrix.sh), every release from
 # go1.17 on (scripts/go-toolchains.sh --matrix):
-#   OUTDIR/<tag>/{racy,locked}[.<mode>]  mode: stripped, pie, trimpath, and
-#                                cgo (from racycgo, lockedcgo: linked by
-#                                the external linker)
+#   OUTDIR/<tag>/{racy,locked,inlinetab}[.<mode>]  mode: stripped, pie,
+#                                trimpath, and cgo (from racycgo, lockedcgo,
+#                                inlinetabcgo: linked by the external linker)
 #   OUTDIR/matrix.txt            <tag> <version> <hmap|swiss> <modes...>
 # `make test` runs this every time, so outputs newer than their sources are
 # kept. No -trimpath but in the .trimpath builds: the tests check the source
@@ -71,8 +72,11 @@ while read -r tag go; do
 	build "$go" "$tag" "$out/$tag/racy.stripped" racy -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/deepinline.stripped" deepinline -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/racy.pie" racy -buildmode=pie
-	# arm64, cross-compiled: read and planned here, never run (test_plan_arm64)
-	for p in racy locked; do
+	build "$go" "$tag" "$out/$tag/inlinetab.stripped" inlinetab -ldflags="-s -w"
+	build "$go" "$tag" "$out/$tag/inlinetab.pie" inlinetab -buildmode=pie
+	# arm64, cross-compiled: read and planned here, never run (test_plan_arm64,
+	# test_inline)
+	for p in racy locked inlinetab; do
 		GOARCH=arm64 build "$go" "$tag" "$out/$tag/$p.arm64" "$p"
 	done
 	GOARCH=arm64 build "$go" "$tag" "$out/$tag/racy.arm64.stripped" racy -ldflags="-s -w"
@@ -93,7 +97,7 @@ matrix_row() {
 		find "$out/$tag" -mindepth 1 -delete
 		echo "$stamp" >"$out/$tag/.version"
 	fi
-	for p in racy locked; do
+	for p in racy locked inlinetab; do
 		build "$go" "$tag" "$out/$tag/$p" "$p"
 		build "$go" "$tag" "$out/$tag/$p.stripped" "$p" -ldflags="-s -w"
 		build "$go" "$tag" "$out/$tag/$p.pie" "$p" -buildmode=pie

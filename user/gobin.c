@@ -37,6 +37,7 @@ enum gobin_special {
 	SYM_EPCLNTAB,
 	SYM_MODULEDATA,
 	SYM_BUILDVERSION,
+	SYM_GOFUNC,		/* base of funcdata offsets, Go 1.18+ */
 	SYM__COUNT,
 };
 
@@ -46,6 +47,7 @@ static const char *const gobin_special_names[SYM__COUNT] = {
 	[SYM_EPCLNTAB] = "runtime.epclntab",
 	[SYM_MODULEDATA] = "runtime.firstmoduledata",
 	[SYM_BUILDVERSION] = "runtime.buildVersion",
+	[SYM_GOFUNC] = "go:func.*",
 };
 
 struct gobin_priv {
@@ -84,9 +86,9 @@ static int gobin__err(const struct gobin *b, char *err, size_t errlen,
 	return -1;
 }
 
-const uint8_t *gobin__bytes(const struct gobin *b, uint64_t vaddr, size_t len)
+static const uint8_t *gobin__priv_bytes(const struct gobin_priv *pv,
+					uint64_t vaddr, size_t len)
 {
-	const struct gobin_priv *pv = gobin__priv(b);
 	size_t i;
 
 	for (i = 0; pv && i < pv->nsegs; i++) {
@@ -99,6 +101,11 @@ const uint8_t *gobin__bytes(const struct gobin *b, uint64_t vaddr, size_t len)
 		return pv->map + s->off + (vaddr - s->vaddr);
 	}
 	return NULL;
+}
+
+const uint8_t *gobin__bytes(const struct gobin *b, uint64_t vaddr, size_t len)
+{
+	return gobin__priv_bytes(gobin__priv(b), vaddr, len);
 }
 
 int gobin__read(const struct gobin *b, uint64_t vaddr, void *buf, size_t len)
@@ -200,7 +207,10 @@ static void gobin__note_special(struct gobin_priv *pv, const char *name,
 {
 	int i;
 
-	if (strncmp(name, "runtime.", 8))
+	/* go.func.* before Go 1.20 */
+	if (!strcmp(name, "go.func.*") && !pv->special[SYM_GOFUNC])
+		pv->special[SYM_GOFUNC] = value;
+	if (strncmp(name, "runtime.", 8) && strncmp(name, "go:", 3))
 		return;
 	for (i = 0; i < SYM__COUNT; i++) {
 		if (!strcmp(name, gobin_special_names[i]) && !pv->special[i])
@@ -365,9 +375,10 @@ static bool gobin__load_version(struct gobin *b)
 /*
  * runtime.moduledata starts with a pointer to the pclntab header: look for
  * that pointer in writable data. The linker writes link-time values in place
- * even for PIE, so no relocation processing is needed.
+ * even for PIE, so no relocation processing is needed. Returns its
+ * MODULEDATA_SIZE bytes, and its text field.
  */
-static int gobin__moduledata_text(const struct gobin *b, uint64_t *text)
+static const uint8_t *gobin__moduledata(const struct gobin *b, uint64_t *text)
 {
 	const struct gobin_priv *pv = gobin__priv(b);
 	uint64_t want = pclntab__vaddr(b->pcln), md = pv->special[SYM_MODULEDATA];
@@ -377,7 +388,7 @@ static int gobin__moduledata_text(const struct gobin *b, uint64_t *text)
 
 	p = md ? gobin__bytes(b, md, MODULEDATA_SIZE) : NULL;
 	if (p && !pclntab__moduledata_text(b->pcln, p, text))
-		return 0;
+		return p;
 	for (i = 0; i < 8; i++)
 		magic[i] = want >> (8 * i);
 	for (i = 0; i < pv->nsegs; i++) {
@@ -389,10 +400,15 @@ static int gobin__moduledata_text(const struct gobin *b, uint64_t *text)
 		while ((p = gobin__scan(b, s, 8, magic, 8, &from))) {
 			if (s->filesz - (from - 8) >= MODULEDATA_SIZE &&
 			    !pclntab__moduledata_text(b->pcln, p, text))
-				return 0;
+				return p;
 		}
 	}
-	return -1;
+	return NULL;
+}
+
+static int gobin__moduledata_text(const struct gobin *b, uint64_t *text)
+{
+	return gobin__moduledata(b, text) ? 0 : -1;
 }
 
 static bool gobin__executable(const struct gobin *b, uint64_t vaddr)
@@ -473,6 +489,99 @@ static struct pclntab *gobin__scan_pclntab(struct gobin *b)
 	return NULL;
 }
 
+static uint64_t gobin__le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * moduledata.gofunc read at field off, if it is an address in the file and
+ * not below rodata, the field before it in every release; else 0.
+ */
+static uint64_t gobin__gofunc_at(const struct gobin *b, const uint8_t *md,
+				 size_t off)
+{
+	uint64_t v = gobin__le64(md + off);
+
+	if (v < gobin__le64(md + off - 8) || !gobin__bytes(b, v, 1))
+		return 0;
+	return v;
+}
+
+/*
+ * The base of funcdata offsets (Go 1.18+): the go:func.* symbol, else module
+ * data's gofunc at the release's offset (each candidate if the release is
+ * not known).
+ */
+static uint64_t gobin__gofunc(const struct gobin *b)
+{
+	uint64_t gofunc = gobin__priv(b)->special[SYM_GOFUNC], text;
+	bool known = b->has_version;
+	const uint8_t *md;
+
+	if (gofunc || !pclntab__needs_text(b->pcln))
+		return gofunc;
+	md = gobin__moduledata(b, &text);
+	if (!md)
+		return 0;
+	if (pclntab__magic(b->pcln) == PCLNTAB_MAGIC_118)
+		return gobin__gofunc_at(b, md, MODULEDATA_GOFUNC_118);
+	if (known && go_version__cmp(&b->ver, 1, 27, 0) >= 0)
+		return gobin__gofunc_at(b, md, MODULEDATA_GOFUNC_127);
+	gofunc = gobin__gofunc_at(b, md, MODULEDATA_GOFUNC_120);
+	if (!gofunc && !known)
+		gofunc = gobin__gofunc_at(b, md, MODULEDATA_GOFUNC_127);
+	return gofunc;
+}
+
+/*
+ * abi.FuncIDWrapper, the last of an enum that gained and lost members
+ * (runtime/symtab.go; internal/abi/symtab.go from Go 1.21). Releases past
+ * the table: the largest funcID in the binary, as every Go program has
+ * wrappers (method wrappers, generated eq functions).
+ */
+static uint8_t gobin__wrapper_funcid(const struct gobin *b)
+{
+	static const struct {
+		int minor;
+		uint8_t id;
+	} ids[] = {
+		{ 17, 22 },
+		{ 18, 21 },	/* jmpdefer gone */
+		{ 22, 22 },	/* corostart */
+		{ 25, 23 },	/* runfinq split in runFinalizers and runCleanups */
+		{ 28, 0 },	/* not known yet */
+	};
+	size_t i, n = sizeof(ids) / sizeof(ids[0]);
+	int id, max = 0;
+
+	if (b->has_version && b->ver.major == 1) {
+		/* the last row at or below the release; i wraps if none */
+		for (i = n; i-- > 0;)
+			if (b->ver.minor >= ids[i].minor)
+				break;
+		if (i < n && ids[i].id)
+			return ids[i].id;
+	}
+	for (i = 0; i < pclntab__nfunc(b->pcln); i++) {
+		id = pclntab__funcid(b->pcln, i);
+		if (id > max)
+			max = id;
+	}
+	return max;
+}
+
+/* On the private part: a struct gobin may be copied, its priv stays put. */
+static const uint8_t *gobin__mem_cb(const void *ctx, uint64_t vaddr, size_t len)
+{
+	return gobin__priv_bytes(ctx, vaddr, len);
+}
+
 /* Returns 1 if there is no pclntab at all, 0 if loaded, -1 on error. */
 static int gobin__load_pclntab(struct gobin *b, char *err, size_t errlen)
 {
@@ -493,7 +602,12 @@ static int gobin__load_pclntab(struct gobin *b, char *err, size_t errlen)
 	}
 	if (!b->pcln)
 		return gobin__err(b, err, errlen, "%s", why);
-	return gobin__resolve_text(b, err, errlen);
+	if (gobin__resolve_text(b, err, errlen))
+		return -1;
+	/* inlined frames are extra: without them lookups still work */
+	pclntab__set_funcdata(b->pcln, gobin__gofunc(b), gobin__mem_cb, b->priv);
+	pclntab__set_wrapper_funcid(b->pcln, gobin__wrapper_funcid(b));
+	return 0;
 }
 
 static int gobin__map(struct gobin *b, char *err, size_t errlen)
@@ -676,6 +790,56 @@ const char *gobin__lookup(const struct gobin *b, uint64_t pc,
 	if (entry)
 		*entry = s->addr;
 	return s->name;
+}
+
+int gobin__frames(const struct gobin *b, uint64_t pc, struct pcframe *out,
+		  int max)
+{
+	const struct gobin_sym *s;
+	int n = 0;
+
+	if (b->pcln)
+		n = pclntab__frames(b->pcln, pc, out, max);
+	if (n || max <= 0)
+		return n;
+	s = gobin__sym_by_addr(b, pc);
+	if (!s)
+		return 0;
+	*out = (struct pcframe){ .func = s->name };
+	return 1;
+}
+
+/* runtime.funcNamePiecesForPrint, which keeps odd brackets as they are. */
+void gobin__print_name(const char *name, char *out, size_t len)
+{
+	const char *i = strchr(name, '['), *j = strrchr(name, ']'), *k;
+	const char *rbr = NULL, *lbr = NULL;
+	int depth = 1;
+
+	snprintf(out, len, "%s", name);
+	if (!i || !j || j <= i)
+		return;
+	if (!memchr(i + 1, '[', j - i - 1)) {
+		snprintf(out, len, "%.*s[...]%s", (int)(i - name), name, j + 1);
+		return;
+	}
+	for (k = i + 1; k < j; k++) {
+		if (*k == '[' && ++depth == 1) {
+			lbr = k;
+			break;
+		}
+		if (*k == ']' && --depth < 0)
+			break;
+		if (*k == ']' && !depth)
+			rbr = k;
+	}
+	if (depth != 1)
+		return;
+	if (rbr && lbr > rbr)
+		snprintf(out, len, "%.*s[...]%.*s[...]%s", (int)(i - name), name,
+			 (int)(lbr - rbr - 1), rbr + 1, j + 1);
+	else if (!rbr && !lbr)
+		snprintf(out, len, "%.*s[...]%s", (int)(i - name), name, j + 1);
 }
 
 bool gobin__swiss(const struct gobin *b)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Go pclntab reader. Layouts from runtime/symtab.go (pcHeader, functab,
- * _func, pcvalue, step): Go 1.16 to 1.26, 64-bit little-endian targets.
+ * _func, pcvalue, step, inlinedCall; symtabinl.go from 1.21): Go 1.16 to
+ * 1.27, 64-bit little-endian targets.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,19 @@ struct pclntab {
 	/* table offsets from the start of the header */
 	uint64_t funcname, cu, file, pctab, ftab;
 	unsigned ftab_entsz;
-	/* field offsets in _func: Go 1.18 replaced the uintptr entry by a u32 */
-	unsigned f_nameoff, f_pcfile, f_pcln, f_cuoff;
+	/*
+	 * field offsets in _func: Go 1.18 replaced the uintptr entry by a u32,
+	 * 1.20 added startLine; pcdata[npcdata] follow nfuncdata
+	 */
+	unsigned f_nameoff, f_pcfile, f_pcln, f_npcdata, f_cuoff;
+	unsigned f_funcid, f_nfuncdata, f_pcdata;
+	/* inlinedCall: Go 1.20 dropped parent, file and line, added startLine */
+	unsigned inl_size, inl_funcid, inl_nameoff, inl_parentpc;
+	/* funcdata live outside the table (go:func.*), reached through mem */
+	uint64_t gofunc;
+	pclntab_mem_fn mem;
+	const void *mem_ctx;
+	uint8_t wrapper_id;
 	struct nameidx names;		/* name -> the lowest index of that name */
 };
 
@@ -55,6 +67,30 @@ static const char *pclntab__str(const struct pclntab *p, uint64_t base,
 	if (!s || !memchr(s, 0, p->size - (s - p->data)))
 		return NULL;
 	return (const char *)s;
+}
+
+static void pclntab__set_layout(struct pclntab *p)
+{
+	if (p->magic == PCLNTAB_MAGIC_116) {
+		p->f_nameoff = 8, p->f_pcfile = 24, p->f_pcln = 28;
+		p->f_npcdata = 32, p->f_cuoff = 36, p->f_funcid = 40;
+	} else if (p->magic == PCLNTAB_MAGIC_118) {
+		p->f_nameoff = 4, p->f_pcfile = 20, p->f_pcln = 24;
+		p->f_npcdata = 28, p->f_cuoff = 32, p->f_funcid = 36;
+	} else {
+		p->f_nameoff = 4, p->f_pcfile = 20, p->f_pcln = 24;
+		p->f_npcdata = 28, p->f_cuoff = 32, p->f_funcid = 40;
+	}
+	/* funcID, flag, pad, nfuncdata */
+	p->f_nfuncdata = p->f_funcid + 3;
+	p->f_pcdata = p->f_funcid + 4;
+	if (p->magic == PCLNTAB_MAGIC_120) {
+		p->inl_size = 16, p->inl_funcid = 0;
+		p->inl_nameoff = 4, p->inl_parentpc = 8;
+	} else {
+		p->inl_size = 20, p->inl_funcid = 2;
+		p->inl_nameoff = 12, p->inl_parentpc = 16;
+	}
 }
 
 static int pclntab__parse_header(struct pclntab *p, char *err, size_t errlen)
@@ -92,11 +128,7 @@ static int pclntab__parse_header(struct pclntab *p, char *err, size_t errlen)
 	p->pctab = le(h + 24, 8);
 	p->ftab = le(h + 32, 8);
 	p->ftab_entsz = old ? 16 : 8;
-	if (old) {
-		p->f_nameoff = 8, p->f_pcfile = 24, p->f_pcln = 28, p->f_cuoff = 36;
-	} else {
-		p->f_nameoff = 4, p->f_pcfile = 20, p->f_pcln = 24, p->f_cuoff = 32;
-	}
+	pclntab__set_layout(p);
 
 	if (p->funcname < hdr || p->cu < hdr || p->file < hdr ||
 	    p->pctab < hdr || p->ftab < hdr || p->funcname > p->size ||
@@ -125,27 +157,49 @@ static uint64_t pclntab__entry(const struct pclntab *p, uint64_t i)
 	return p->text + le(e, 4);
 }
 
-/* The _func record of function i, up to and including cuOffset. */
-static const uint8_t *pclntab__funcrec(const struct pclntab *p, uint64_t i)
+/* The first len bytes of function i's _func record. */
+static const uint8_t *pclntab__funcrec_len(const struct pclntab *p, uint64_t i,
+					   uint64_t len)
 {
 	const uint8_t *e = p->data + p->ftab + i * p->ftab_entsz;
 	uint64_t off;
 
 	off = p->ftab_entsz == 16 ? le(e + 8, 8) : le(e + 4, 4);
-	return pclntab__at(p, p->ftab, off, p->f_cuoff + 4);
+	return pclntab__at(p, p->ftab, off, len);
+}
+
+/* The _func record of function i, up to and including cuOffset. */
+static const uint8_t *pclntab__funcrec(const struct pclntab *p, uint64_t i)
+{
+	return pclntab__funcrec_len(p, i, p->f_cuoff + 4);
+}
+
+/* The same with its pcdata offsets (what pcdata lookups read). */
+static const uint8_t *pclntab__funcrec_pcdata(const struct pclntab *p,
+					      uint64_t i)
+{
+	const uint8_t *f = pclntab__funcrec_len(p, i, p->f_pcdata);
+
+	if (!f)
+		return NULL;
+	return pclntab__funcrec_len(p, i, p->f_pcdata + 4 * le(f + p->f_npcdata, 4));
+}
+
+/* A name in funcnametab, from an _func's or an inlinedCall's nameOff. */
+static const char *pclntab__nameoff(const struct pclntab *p, int32_t off)
+{
+	if (off < 0)
+		return NULL;
+	return pclntab__str(p, p->funcname, off);
 }
 
 static const char *pclntab__name(const struct pclntab *p, uint64_t i)
 {
 	const uint8_t *f = pclntab__funcrec(p, i);
-	int32_t off;
 
 	if (!f)
 		return NULL;
-	off = (int32_t)le(f + p->f_nameoff, 4);
-	if (off < 0)
-		return NULL;
-	return pclntab__str(p, p->funcname, off);
+	return pclntab__nameoff(p, (int32_t)le(f + p->f_nameoff, 4));
 }
 
 static int pclntab__index_names(struct pclntab *p)
@@ -251,6 +305,24 @@ int pclntab__moduledata_text(const struct pclntab *p, const uint8_t *md,
 		return -1;
 	*text = t;
 	return 0;
+}
+
+void pclntab__set_funcdata(struct pclntab *p, uint64_t gofunc,
+			   pclntab_mem_fn mem, const void *ctx)
+{
+	p->gofunc = gofunc;
+	p->mem = mem;
+	p->mem_ctx = ctx;
+}
+
+uint64_t pclntab__gofunc(const struct pclntab *p)
+{
+	return p->gofunc;
+}
+
+void pclntab__set_wrapper_funcid(struct pclntab *p, uint8_t id)
+{
+	p->wrapper_id = id;
 }
 
 size_t pclntab__nfunc(const struct pclntab *p)
@@ -361,6 +433,102 @@ void pclntab__line(const struct pclntab *p, size_t i, uint64_t pc,
 	fo = pclntab__at(p, p->cu, (le(f + p->f_cuoff, 4) + (uint64_t)fileno) * 4, 4);
 	if (fo && le(fo, 4) != 0xffffffff)
 		*file = pclntab__str(p, p->file, le(fo, 4));
+}
+
+int pclntab__funcid(const struct pclntab *p, size_t i)
+{
+	const uint8_t *f = i < p->nfunc ? pclntab__funcrec_len(p, i, p->f_pcdata) : NULL;
+
+	return f ? f[p->f_funcid] : -1;
+}
+
+/* runtime.pcdatavalue: table's value at pc; -1 if f has no such table. */
+static int32_t pclntab__pcdata(const struct pclntab *p, const uint8_t *f,
+			       unsigned table, uint64_t entry, uint64_t pc)
+{
+	if (table >= le(f + p->f_npcdata, 4))
+		return -1;
+	return pclntab__pcvalue(p, le(f + p->f_pcdata + 4 * table, 4), entry, pc);
+}
+
+/*
+ * runtime.funcdata(FUNCDATA_InlTree) of f, at table offset foff: the inline
+ * tree's address, or 0. Go 1.18 made funcdata u32 offsets from gofunc (~0:
+ * none); before they were addresses, 8-aligned in memory, which the
+ * internal linker writes in place even for PIE.
+ */
+static uint64_t pclntab__inltree(const struct pclntab *p, const uint8_t *f,
+				 uint64_t foff)
+{
+	uint64_t slot = foff + p->f_pcdata + 4 * le(f + p->f_npcdata, 4);
+	const uint8_t *d;
+	uint32_t off;
+
+	if (FUNCDATA_INLTREE >= f[p->f_nfuncdata])
+		return 0;
+	if (p->magic == PCLNTAB_MAGIC_116) {
+		if ((p->vaddr + slot) & 4)
+			slot += 4;
+		d = pclntab__at(p, slot, FUNCDATA_INLTREE * 8, 8);
+		return d ? le(d, 8) : 0;
+	}
+	d = pclntab__at(p, slot, FUNCDATA_INLTREE * 4, 4);
+	if (!d || !p->gofunc)
+		return 0;
+	off = le(d, 4);
+	return off == 0xffffffff ? 0 : p->gofunc + off;
+}
+
+static void pclntab__frame(const struct pclntab *p, size_t i, uint64_t pc,
+			   const char *name, uint8_t funcid, bool inlined,
+			   struct pcframe *fr)
+{
+	fr->func = name ? name : "?";
+	pclntab__line(p, i, pc, &fr->file, &fr->line);
+	fr->inlined = inlined;
+	fr->wrapper = p->wrapper_id && funcid == p->wrapper_id;
+}
+
+/*
+ * The runtime's inlineUnwinder (Go 1.21; the same walk in gentraceback and
+ * CallersFrames before): the inline tree index at pc names the innermost
+ * inlined call; its parentPc is an instruction of the caller's, inside the
+ * same function, where the walk goes on. file:line always come from the
+ * function's own tables, which give the inlined code's position.
+ */
+int pclntab__frames(const struct pclntab *p, uint64_t pc, struct pcframe *out,
+		    int max)
+{
+	const uint8_t *f, *ic;
+	uint64_t entry, tree = 0;
+	int32_t ix = -1;
+	size_t i;
+	int n = 0;
+
+	if (max <= 0 || pclntab__find_pc(p, pc, &i) ||
+	    !(f = pclntab__funcrec_pcdata(p, i)))
+		return 0;
+	entry = pclntab__entry(p, i);
+	if (p->mem)
+		tree = pclntab__inltree(p, f, f - p->data);
+	if (tree)
+		ix = pclntab__pcdata(p, f, PCDATA_INLTREEINDEX, entry, pc);
+	/* n < max also ends a loop in a corrupt tree */
+	while (ix >= 0 && n < max) {
+		ic = p->mem(p->mem_ctx, tree + (uint64_t)ix * p->inl_size,
+			    p->inl_size);
+		if (!ic)
+			break;
+		pclntab__frame(p, i, pc,
+			       pclntab__nameoff(p, (int32_t)le(ic + p->inl_nameoff, 4)),
+			       ic[p->inl_funcid], true, &out[n++]);
+		pc = entry + (int32_t)le(ic + p->inl_parentpc, 4);
+		ix = pclntab__pcdata(p, f, PCDATA_INLTREEINDEX, entry, pc);
+	}
+	if (n < max)
+		pclntab__frame(p, i, pc, pclntab__name(p, i), f[p->f_funcid],
+			       false, &out[n++]);
+	return n;
 }
 
 const char *pclntab__lookup(const struct pclntab *p, uint64_t pc,

@@ -18,13 +18,25 @@
 #define PCLNTAB_MAGIC_118	0xfffffff0U	/* Go 1.18, 1.19 */
 #define PCLNTAB_MAGIC_120	0xfffffff1U	/* Go 1.20 and later */
 
-/* Offsets in runtime.moduledata, the same from Go 1.17 to 1.26. */
+/* Offsets in runtime.moduledata, the same from Go 1.17 to 1.27. */
 #define MODULEDATA_PCHEADER	0
 #define MODULEDATA_FUNCNAMETAB	8
 #define MODULEDATA_MINPC	160
 #define MODULEDATA_MAXPC	168
 #define MODULEDATA_TEXT		176
-#define MODULEDATA_SIZE		192	/* enough to read the fields above */
+/*
+ * gofunc (go.func.*, go:func.* from 1.20), the base of funcdata offsets since
+ * Go 1.18; each is preceded by rodata. 1.20 added covctrs before it, 1.27
+ * typedesclen, itaboffset and itabsize (DWARF of every release's builds).
+ */
+#define MODULEDATA_GOFUNC_118	304	/* Go 1.18, 1.19 */
+#define MODULEDATA_GOFUNC_120	320	/* Go 1.20 to 1.26 */
+#define MODULEDATA_GOFUNC_127	344	/* Go 1.27 */
+#define MODULEDATA_SIZE		352	/* enough to read the fields above */
+
+/* runtime/symtab.go, internal/abi/symtab.go: the same in Go 1.16 to 1.27 */
+#define PCDATA_INLTREEINDEX	2
+#define FUNCDATA_INLTREE	3
 
 /*
  * data/size: the table's bytes (size may overshoot the real end); vaddr: its
@@ -63,6 +75,29 @@ int pclntab__find_name(const struct pclntab *p, const char *name, size_t *i);
  */
 void pclntab__line(const struct pclntab *p, size_t i, uint64_t pc,
 		   const char **file, int *line);
+/*
+ * pc's frames, innermost first, inlined calls expanded: see gobin__frames.
+ * Without the inline tree (no funcdata base set, or none recorded for the
+ * function) only the function's own frame.
+ */
+int pclntab__frames(const struct pclntab *p, uint64_t pc, struct pcframe *out,
+		    int max);
+/* funcID of function i (abi.FuncID), or -1. */
+int pclntab__funcid(const struct pclntab *p, size_t i);
+
+/*
+ * Where funcdata lives, outside the table: gofunc is the base of its offsets
+ * (Go 1.18 and later; ignored before, where funcdata are addresses), mem
+ * returns len bytes at a link-time address or NULL.
+ */
+typedef const uint8_t *(*pclntab_mem_fn)(const void *ctx, uint64_t vaddr,
+					 size_t len);
+void pclntab__set_funcdata(struct pclntab *p, uint64_t gofunc,
+			   pclntab_mem_fn mem, const void *ctx);
+uint64_t pclntab__gofunc(const struct pclntab *p);
+/* abi.FuncIDWrapper of the binary's release; 0 (FuncIDNormal) if unknown */
+void pclntab__set_wrapper_funcid(struct pclntab *p, uint8_t id);
+
 /* Everything at once: the function name, or NULL if pc is in no function. */
 const char *pclntab__lookup(const struct pclntab *p, uint64_t pc,
 			    const char **file, int *line, uint64_t *entry);

@@ -264,6 +264,7 @@ static size_t synth_pclntab(uint8_t *buf, bool old)
 
 static void check_synth(const struct pclntab *p)
 {
+	struct pcframe fr[4];
 	const char *file;
 	uint64_t entry;
 	struct gofunc f;
@@ -290,6 +291,16 @@ static void check_synth(const struct pclntab *p)
 	assert_int_equal(f.start, 0x1010);
 	assert_int_equal(f.end, 0x1020);
 	assert_int_equal(pclntab__func(p, 2, &f), -1);
+
+	/* no funcdata at all: the function's own frame */
+	assert_int_equal(pclntab__frames(p, 0x1013, fr, 4), 1);
+	assert_string_equal(fr[0].func, "main.b");
+	assert_string_equal(fr[0].file, "/src/x.go");
+	assert_int_equal(fr[0].line, 10);
+	assert_false(fr[0].inlined);
+	assert_false(fr[0].wrapper);
+	assert_int_equal(pclntab__frames(p, 0x1020, fr, 4), 0);
+	assert_int_equal(pclntab__frames(p, 0x1000, fr, 0), 0);
 }
 
 static void test_pclntab_synth(void **state)
@@ -361,6 +372,7 @@ static void test_pclntab_bad_header(void **state)
 /* Every lookup a symbolizer could make, on a table that may be garbage. */
 static void walk_pclntab(const struct pclntab *p)
 {
+	struct pcframe fr[8];
 	const char *file;
 	struct gofunc f;
 	size_t i, j;
@@ -371,8 +383,15 @@ static void walk_pclntab(const struct pclntab *p)
 			continue;
 		pclntab__lookup(p, f.start, &file, &line, NULL);
 		pclntab__lookup(p, f.start + (f.end - f.start) / 2, &file, &line, NULL);
+		pclntab__frames(p, f.start + (f.end - f.start) / 2, fr, 8);
+		pclntab__funcid(p, i);
 		pclntab__find_name(p, f.name, &j);
 	}
+}
+
+static const uint8_t *gobin_mem(const void *ctx, uint64_t vaddr, size_t len)
+{
+	return gobin__bytes(ctx, vaddr, len);
 }
 
 /* Each truncation of the synthetic tables, copied so overreads are caught. */
@@ -603,6 +622,9 @@ static void test_fixture_corrupt(void **state)
 		p = pclntab__open(copy, n, pclntab__vaddr(orig), err, sizeof(err));
 		if (p) {
 			pclntab__set_text(p, pclntab__text(orig));
+			/* the binary's inline trees, reached through damaged records */
+			pclntab__set_funcdata(p, pclntab__gofunc(orig), gobin_mem, &b);
+			pclntab__set_wrapper_funcid(p, 21);
 			walk_pclntab(p);
 			pclntab__close(p);
 		}

@@ -1,0 +1,1 @@
+../inlinetab/go117.go

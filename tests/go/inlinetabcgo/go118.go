@@ -1,0 +1,1 @@
+../inlinetab/go118.go

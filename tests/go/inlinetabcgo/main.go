@@ -1,0 +1,1 @@
+../inlinetab/main.go
