@@ -57,7 +57,7 @@ $(O)/user/tracer.o: $(O)/gomapwatch.skel.h
 
 $(O)/gomapwatch.bpf.o: bpf/gomapwatch.bpf.c | $(O)/user
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c -o $@.tmp $<
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MT $@ -MF $@.d -c -o $@.tmp $<
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(O)/gomapwatch.skel.h: $(O)/gomapwatch.bpf.o

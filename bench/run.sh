@@ -5,6 +5,7 @@
 #   floor       bare uprobes (tracefs, recording off) on every point
 #               gomapwatch plans: the two hits a traced write cannot avoid
 #   gomapwatch  the same points running gomapwatch's programs
+#   no recorder gomapwatch --no-flight-recorder: what the flight recorder costs
 # for a shallow stack and one 30 frames deeper, map writes, and map reads
 # under --reads. Rounds are interleaved so machine noise hits all three
 # alike; the medians are printed with the added cost over plain, and the
@@ -50,19 +51,21 @@ one_case() {
 	local tag=$1 op=$2 depth=$3 bin=$build/fixtures/$1/mapbench
 	shift 3
 	local args=(-op "$op" -depth "$depth")
-	: >"$tmp/plain"; : >"$tmp/floor"; : >"$tmp/gmw"
+	: >"$tmp/plain"; : >"$tmp/floor"; : >"$tmp/gmw"; : >"$tmp/norec"
 	for ((i = 0; i < rounds; i++)); do
 		"$bin" "${args[@]}" | nsop >>"$tmp/plain"
 		floor_on "$bin" "$@"
 		"$bin" "${args[@]}" | nsop >>"$tmp/floor"
 		floor_off
 		"$gmw" "$@" -- "$bin" "${args[@]}" 2>/dev/null | nsop >>"$tmp/gmw"
+		"$gmw" --no-flight-recorder "$@" -- "$bin" "${args[@]}" 2>/dev/null | nsop >>"$tmp/norec"
 	done
 	awk -v t="$tag" -v o="$op${1:+ $1}" -v d="$depth" -v p="$(median <"$tmp/plain")" \
-		-v f="$(median <"$tmp/floor")" -v g="$(median <"$tmp/gmw")" 'BEGIN {
+		-v f="$(median <"$tmp/floor")" -v g="$(median <"$tmp/gmw")" \
+		-v n="$(median <"$tmp/norec")" 'BEGIN {
 		printf "%-7s %-12s +%-2d frames  plain %7.1f  floor %7.1f  gomapwatch %7.1f ns/op" \
-			"   added: floor %6.0f  gomapwatch %6.0f  ratio %.2f\n",
-			t, o, d, p, f, g, f - p, g - p, (g - p) / (f - p)
+			"   added: floor %6.0f  gomapwatch %6.0f  ratio %.2f  (no flight recorder %.2f)\n",
+			t, o, d, p, f, g, f - p, g - p, (g - p) / (f - p), (n - p) / (f - p)
 	}'
 }
 

@@ -450,6 +450,9 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 	if (err) {
 		/* another CPU's report of the same pair, or the table is full:
 		 * then say so in the summary rather than flood the ring */
+		seen = err == -TRACK_EEXIST ? bpf_map_lookup_elem(&pairs, &k) : NULL;
+		if (seen)
+			__sync_fetch_and_add(&seen->count, 1);
 		count(err == -TRACK_EEXIST ? GMW_C_REPEAT : GMW_C_PAIRS_FULL);
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return;

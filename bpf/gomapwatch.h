@@ -11,7 +11,7 @@
 #define GMW_STACK_MAX	24	/* frames kept per stack: the innermost ones */
 #define GMW_KEY_MAX	32	/* bytes of a conflict's string key kept */
 #define GMW_REC_KEY_MAX	16	/* bytes of a string key the flight recorder keeps */
-#define GMW_REC_SLOTS	64	/* flight recorder: the last operations per CPU */
+#define GMW_REC_SLOTS	128	/* flight recorder: the last operations per CPU */
 
 /* Which map operation a hooked function performs. */
 enum gmw_op {

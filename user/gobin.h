@@ -58,28 +58,6 @@ int go_version__cmp(const struct go_version *v, int major, int minor, int patch)
 bool go_version__swiss(const struct go_version *v);
 
 /* Which map layout the binary uses: its version, else whether swiss-only code is linked. */
-/*
- * pc's frames, innermost first, as the runtime's traceback prints them:
- * inlined calls expanded from the inline tree. pc is a lookup PC (a
- * return address minus 1, as for gobin__lookup). Writes at most max
- * frames, returns how many were written; 0 if pc is in no function.
- *
- * Names are the table's: generic instances keep their shape arguments
- * ("main.f[go.shape.int]"), which Go 1.21's traceback prints as "[...]".
- * The runtime leaves out wrapper frames unless the frame inside them (the
- * previous one) is runtime.gopanic, sigpanic or panicwrap: the caller
- * elides by the wrapper flag. Without the inline tree (funcdata not found)
- * only the function's own frame; in C code of a cgo binary the symbol's.
- */
-int gobin__frames(const struct gobin *b, uint64_t pc, struct pcframe *out,
-		  int max);
-/*
- * A function name as the runtime prints it from Go 1.21 (tracebacks and
- * CallersFrames): shape arguments of generic functions, and of a generic
- * type's methods, become "[...]". Truncated to len like snprintf.
- */
-void gobin__print_name(const char *name, char *out, size_t len);
-
 bool gobin__swiss(const struct gobin *b);
 
 /* Read len bytes at a link-time virtual address from the file. 0 or -1. */
@@ -103,19 +81,27 @@ int gobin__foreach_func(const struct gobin *b,
 const char *gobin__lookup(const struct gobin *b, uint64_t pc,
 			  const char **file, int *line, uint64_t *entry);
 
-struct pcframe {
-	const char *func;	/* function name; never NULL ("?" if unknown) */
-	const char *file;	/* NULL if unknown */
-	int line;		/* 0 if unknown */
-	bool inlined;		/* inlined into the next frame of the same pc */
-	bool wrapper;		/* a compiler-generated wrapper (funcID wrapper) */
-};
 /*
  * pc's frames, innermost first, as the runtime's traceback prints them:
  * inlined calls expanded from the inline tree. pc is a lookup PC (a
  * return address minus 1, as for gobin__lookup). Writes at most max
  * frames, returns how many were written; 0 if pc is in no function.
+ *
+ * Names are the table's: generic instances keep their shape arguments
+ * ("main.f[go.shape.int]"), which Go 1.21's traceback prints as "[...]".
+ * The runtime leaves out wrapper frames unless the frame inside them (the
+ * previous one) is runtime.gopanic, sigpanic or panicwrap: the caller
+ * elides by the wrapper flag. Without the inline tree (funcdata not found)
+ * only the function's own frame; in C code of a cgo binary the symbol's.
  */
-int gobin__frames(const struct gobin *b, uint64_t pc, struct pcframe *out, int max);
+int gobin__frames(const struct gobin *b, uint64_t pc, struct pcframe *out,
+		  int max);
+/*
+ * A function name as the runtime prints it from Go 1.21 (tracebacks and
+ * CallersFrames): shape arguments of generic functions, and of a generic
+ * type's methods, become "[...]". Truncated to len like snprintf.
+ */
+void gobin__print_name(const char *name, char *out, size_t len);
+
 
 #endif

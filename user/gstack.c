@@ -7,6 +7,7 @@
  * the first user frame (the map function, internal/runtime/maps) are not
  * the user's and are hidden too.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "gstack.h"
 
@@ -35,6 +36,37 @@ static bool calls_panic(const char *callee)
 			  !strcmp(callee, "runtime.panicwrap"));
 }
 
+/*
+ * Generic functions' names as Go 1.21+ prints them ("main.f[...]"), kept
+ * for the life of the process: there are as many as distinct generic
+ * functions seen in stacks.
+ */
+static const char *print_name(const struct gobin *bin, const char *name)
+{
+	static struct pname {
+		struct pname *next;
+		const char *raw;
+		char shown[];
+	} *names;
+	char buf[512];
+	struct pname *p;
+
+	if (!strchr(name, '[') || !bin->has_version || go_version__cmp(&bin->ver, 1, 21, 0) < 0)
+		return name;
+	for (p = names; p; p = p->next)
+		if (p->raw == name)
+			return p->shown;
+	gobin__print_name(name, buf, sizeof(buf));
+	p = malloc(sizeof(*p) + strlen(buf) + 1);
+	if (!p)
+		return name;
+	p->raw = name;
+	strcpy(p->shown, buf);
+	p->next = names;
+	names = p;
+	return p->shown;
+}
+
 /* pc's frames after the n already in st; lookup is the PC to resolve. */
 static void gstack__expand(struct gstack *st, const struct gobin *bin, uint64_t pc,
 			   uint64_t lookup, bool *wrapper)
@@ -50,7 +82,7 @@ static void gstack__expand(struct gstack *st, const struct gobin *bin, uint64_t 
 		struct gframe *f = &st->f[st->n];
 
 		f->pc = pc;
-		f->func = pf[i].func ? pf[i].func : "?";
+		f->func = pf[i].func ? print_name(bin, pf[i].func) : "?";
 		f->file = pf[i].file ? pf[i].file : "?";
 		f->line = pf[i].line;
 		f->inlined = pf[i].inlined;
@@ -118,7 +150,7 @@ void gstack__load(struct gstack *st, const struct gobin *bin, uint64_t bias,
 		const char *fn = gobin__lookup(bin, s->gopc - bias - 1, &st->created.file,
 					       &st->created.line, NULL);
 
-		st->created.func = fn ? fn : "?";
+		st->created.func = fn ? print_name(bin, fn) : "?";
 		if (!st->created.file)
 			st->created.file = "?";
 		if (!all && gframe__runtime(st->created.func))

@@ -284,6 +284,7 @@ static int start(struct session *s, char *err, size_t len)
 		.bin = &s->bin, .plan = &s->plan, .all_frames = env.all_frames,
 		.pair_stats = tracer__pair_stats,
 		.flight = env.no_recorder ? NULL : tracer__flight,
+		.holding = tracer__holding,
 		.bias = s->bin.pie ? session_bias : NULL, .bias_ctx = s,
 	};
 

@@ -11,6 +11,7 @@
 #define MAX_KEYS 16
 #define FLIGHT_READ 512		/* records read from the rings on a fatal error */
 #define FLIGHT_SHOW 16		/* of which shown */
+#define CONFLICT_MAPS 16	/* goroutines of recent conflicts remembered */
 
 /* A conflict by both sides' stacks: printed once, counted always. */
 struct distinct {
@@ -38,6 +39,12 @@ struct report {
 	int nseen;
 	uint64_t msg_repeats, lost;
 	struct gmw_rec *flight;		/* FLIGHT_READ records */
+	struct gmw_rec held;		/* a dying goroutine's write, from the tracker */
+	struct goid_map {
+		uint32_t pid;
+		uint64_t goid, map;
+	} cmaps[CONFLICT_MAPS];		/* goroutines of the last conflicts, and their map */
+	int ncmaps;
 };
 
 static uint64_t mono_ns(void)
@@ -276,6 +283,24 @@ static yyjson_mut_doc *json_start(const char *type, yyjson_mut_val **root)
 
 /* --- conflicts -------------------------------------------------------- */
 
+/* Which map goroutine goid of pid was last seen in a conflict on. */
+static uint64_t conflict_map(const struct report *r, uint32_t pid, uint64_t goid)
+{
+	for (int i = 0; i < CONFLICT_MAPS; i++) {
+		const struct goid_map *g = &r->cmaps[(r->ncmaps - 1 - i) % CONFLICT_MAPS];
+
+		if (i < r->ncmaps && g->pid == pid && g->goid == goid)
+			return g->map;
+	}
+	return 0;
+}
+
+static void conflict_map__note(struct report *r, const struct gmw_side *s, uint64_t map)
+{
+	r->cmaps[r->ncmaps++ % CONFLICT_MAPS] = (struct goid_map){ s->pid, s->goid, map };
+}
+
+
 /* One side's shown frames, for signatures. */
 static char *stack_sig(const struct gstack *st)
 {
@@ -412,6 +437,9 @@ static int conflict__report(struct report *r, const struct gmw_conflict *c)
 		d->first_ts = c->cur.ts;
 	if (c->cur.ts > d->last_ts)
 		d->last_ts = c->cur.ts;
+	conflict_map__note(r, &c->cur, c->map);
+	if (c->other.fn != GMW_FN_UNSEEN)
+		conflict_map__note(r, &c->other, c->map);
 	if (fresh) {
 		distinct__init(d, kind, c->map, a, b);
 		conflict__print(r, c, kind, a, b);
@@ -479,28 +507,56 @@ static void rec__where(const struct report *r, uint64_t ret_ip, uint64_t bias, s
 }
 
 /*
+ * The dying goroutine's own last operation: its newest record, else the
+ * write it is still inside (others' operations on the same CPU can push
+ * its record out of the ring while it waits in there).
+ */
+static const struct gmw_rec *flight__own(struct report *r, const struct gmw_message *m, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+		if (r->flight[i].pid == m->who.pid && r->flight[i].goid == m->who.goid &&
+		    r->flight[i].ts <= m->who.ts)
+			return &r->flight[i];
+	if (r->src.holding && !r->src.holding(r->src.ctx, m->who.pid, m->who.goid, &r->held) &&
+	    r->held.ts <= m->who.ts)
+		return &r->held;
+	return NULL;
+}
+
+/*
  * What happened before the fatal error m: the records of its process up
- * to then, on the map the dying goroutine last touched or by it. Newest
- * first into out; returns how many, and the map in *map (0 if unknown).
+ * to then, on the map the dying goroutine was in or by it. Newest first
+ * into out; returns how many, and the map in *map (0 if unknown).
  */
 static int flight__pick(struct report *r, const struct gmw_message *m, const struct gmw_rec **out,
 			uint64_t *map)
 {
 	int n = r->src.flight && r->flight ? r->src.flight(r->src.ctx, r->flight, FLIGHT_READ) : 0;
+	const struct gmw_rec *own = flight__own(r, m, n);
 	int k = 0;
 
-	*map = 0;
-	for (int i = n - 1; i >= 0 && !*map; i--)
-		if (r->flight[i].pid == m->who.pid && r->flight[i].goid == m->who.goid &&
-		    r->flight[i].ts <= m->who.ts)
-			*map = r->flight[i].map;
+	*map = own ? own->map : conflict_map(r, m->who.pid, m->who.goid);
 	for (int i = n - 1; i >= 0 && k < FLIGHT_SHOW; i--) {
 		const struct gmw_rec *e = &r->flight[i];
 
+		if (own == &r->held && e->ts < own->ts) {
+			out[k++] = own;		/* in its place in time */
+			own = NULL;
+			if (k == FLIGHT_SHOW)
+				break;
+		}
 		if (e->pid == m->who.pid && e->ts <= m->who.ts &&
 		    (e->goid == m->who.goid || (*map && e->map == *map)))
 			out[k++] = e;
 	}
+	if (own == &r->held && k < FLIGHT_SHOW)
+		out[k++] = own;
+	/* others' operations may be many: the dying one's own is always shown */
+	for (int i = 0; own && i < k; i++)
+		if (out[i] == own)
+			own = NULL;
+	if (own)
+		out[k < FLIGHT_SHOW ? k++ : k - 1] = own;
 	return k;
 }
 

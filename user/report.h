@@ -24,6 +24,8 @@ struct report_src {
 	int (*pair_stats)(void *ctx, const struct gmw_pair_key *k, struct gmw_pair_val *v);
 	/* the flight recorder's records, oldest first (tracer__flight) */
 	int (*flight)(void *ctx, struct gmw_rec *out, int max);
+	/* the write a goroutine is inside now (tracer__holding) */
+	int (*holding)(void *ctx, uint32_t pid, uint64_t goid, struct gmw_rec *out);
 	void *ctx;
 };
 

@@ -473,6 +473,28 @@ void tracer__purge(struct tracer *t, uint64_t stale_ns)
 	table__purge(bpf_map__fd(t->skel->maps.owners), sizeof(__u64), owner_gone, NULL);
 }
 
+int tracer__holding(void *tp, uint32_t pid, uint64_t goid, struct gmw_rec *out)
+{
+	struct tracer *t = tp;
+	int fd = bpf_map__fd(t->skel->maps.writers);
+	struct gmw_proc_key key, cur, *prev = NULL;
+	struct gmw_inflight v;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		cur = key;
+		prev = &cur;
+		if (key.pid != pid || bpf_map_lookup_elem(fd, &key, &v) || v.goid != goid)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->ts = v.ts, out->map = v.map, out->goid = v.goid;
+		out->ip = v.ip, out->ret_ip = v.ret_ip, out->mtype = v.mtype;
+		out->key[0] = v.key[0], out->key[1] = v.key[1];
+		out->pid = v.pid, out->tid = v.tid, out->keyform = v.keyform;
+		return 0;
+	}
+	return -1;
+}
+
 int tracer__unfinished(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.writers), n = 0;

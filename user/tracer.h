@@ -39,6 +39,11 @@ void tracer__counters(struct tracer *t, uint64_t out[GMW_C__MAX]);
 int tracer__flight(void *t, struct gmw_rec *out, int max);
 /* The kernel's tally of a pair of stacks; 0, or -1 if it has none. */
 int tracer__pair_stats(void *t, const struct gmw_pair_key *k, struct gmw_pair_val *v);
+/*
+ * The write goroutine goid of process pid is inside now, as a flight
+ * record (no string bytes); 0, or -1 if it holds none.
+ */
+int tracer__holding(void *t, uint32_t pid, uint64_t goid, struct gmw_rec *out);
 /* Writes still held: at the end of a run, the ones whose exit never came. */
 int tracer__unfinished(struct tracer *t);
 /* Drop records older than stale_ns and those of processes that exited. */

@@ -31,6 +31,9 @@ while read -r tag version; do
 	run "$tag-locked-zero-conflicts" t_locked "$fx"
 	run "$tag-stackgrow-unchanged" t_stackgrow "$fx"
 	run "$tag-fatal-event" t_fatal "$fx"
+	run "$tag-keys" t_keys "$fx"
+	run "$tag-flight-recorder" t_flight_recorder "$fx"
+	run "$tag-summary-sites" t_summary_sites "$fx"
 	run "$tag-traceback-compare" t_traceback_compare "$fx" "$version" deepinline
 	run "$tag-traceback-compare-stripped" t_traceback_compare "$fx" "$version" deepinline.stripped
 	run "$tag-attach-pid" t_attach_pid "$fx"

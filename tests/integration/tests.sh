@@ -103,6 +103,93 @@ t_fatal() {
 	echo "$ev" | jq -c '{message, goroutine, frames: [.stack[].function]}'
 }
 
+# keys_once FX KIND FUNC GOKIND TEST: under racy -kind KIND, every side of
+# a conflict in FUNC shows its key, of Go kind GOKIND, and the jq TEST holds
+# for it (it is one of the keys the fixture writes); text output shows them.
+keys_once() {
+	local fx=$1 kind=$2 fn=$3 gokind=$4 test=$5 n
+	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/racy" -kind "$kind" >"$T/out" 2>"$T/err" || true
+	n=$(events "$T/ev" conflict | jq --arg fn "$fn" '.sides[] | select(.function == $fn)' | jq -s length)
+	[ "$n" -gt 0 ] || die "no conflict side in $fn"
+	events "$T/ev" conflict | jq -c --arg fn "$fn" '.sides[] | select(.function == $fn) | .key' |
+		jq -e -s --arg k "$gokind" "all(.kind == \$k and ($test))" >/dev/null ||
+		die "keys in $fn: $(events "$T/ev" conflict | jq -c '[.sides[].key]' | head -3)"
+}
+
+t_keys() {
+	local fx=$1 str='(.value | test("^key-[0-9]{4}$")) and .length == 8 and (.truncated | not)'
+	rate "keys fast64" 3 2 keys_once "$fx" fast64 runtime.mapassign_fast64 uint64 \
+		'.value >= 0 and .value < 1024'
+	rate "keys fast32" 3 2 keys_once "$fx" fast32 runtime.mapassign_fast32 int32 \
+		'.value <= 0 and .value > -1024'
+	rate "keys faststr" 3 2 keys_once "$fx" faststr runtime.mapassign_faststr string "$str"
+	rate "keys float64 (generic)" 3 2 keys_once "$fx" float runtime.mapassign float64 \
+		'(.value - 0.5) == ((.value - 0.5) | floor) and .value < 1024'
+	rate "keys string (generic)" 3 2 keys_once "$fx" bigstr runtime.mapassign string "$str"
+	rate "keys struct (not shown)" 3 2 keys_once "$fx" generic runtime.mapassign struct \
+		'.value == null and .note == "not shown"'
+	"$GMW" -d 30 -- "$fx/racy" -kind faststr >"$T/out" 2>/dev/null || true
+	grep -qE '^  entering: .* \(write, key "key-[0-9]{4}", write flag' "$T/out" ||
+		die "no string key in the text report: $(grep -m1 entering: "$T/out")"
+}
+
+# fatal_recorder_once FX PROG ARGS...: a fatal error of PROG always comes
+# with the flight recorder: the map's last operations, newest first, the
+# dying goroutine's own among them, every goroutine one the fixture printed.
+fatal_recorder_once() {
+	local fx=$1 prog=$2 ev
+	shift 2
+	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/$prog" "$@" >"$T/out" 2>"$T/err" || true
+	goids "$T/out" >"$T/ids"
+	ev=$(events "$T/ev" fatal | head -1)
+	[ -n "$ev" ] || die "no fatal event"
+	echo "$ev" | jq -e '(.recent_ops | length) > 0 and (.map | startswith("0x"))' >/dev/null ||
+		die "no flight recorder: $(echo "$ev" | jq -c '{message, map, recent_ops}')"
+	echo "$ev" | jq -e '.goroutine as $g | .map as $m |
+		any(.recent_ops[]; .goroutine == $g and .map == $m and (.function | startswith("runtime.map")))
+		and ([.recent_ops[].before_ns] | . == sort)
+		and all(.recent_ops[]; .at.function | startswith("main."))' >/dev/null ||
+		die "flight recorder: $(echo "$ev" | jq -c .recent_ops)"
+	for g in $(echo "$ev" | jq '.recent_ops[].goroutine' | sort -u); do
+		grep -qx "$g" "$T/ids" || die "recorded goroutine $g not one the fixture printed"
+	done
+}
+
+t_flight_recorder() {
+	local fx=$1
+	rate "flight recorder, racy fast64" 5 5 fatal_recorder_once "$fx" racy
+	rate "flight recorder, racy faststr" 5 5 fatal_recorder_once "$fx" racy -kind faststr
+	rate "flight recorder, fatal" 5 5 fatal_recorder_once "$fx" fatal
+	rate "flight recorder, deepinline" 5 5 fatal_recorder_once "$fx" deepinline -mode fatal
+	events "$T/5/ev" fatal | jq -c '{message, map, recent_ops: .recent_ops[:3]}'
+}
+
+# The summary says where to fix it: per map, pairs of lines by count, with
+# times and creation sites; the counts add up to the conflicts.
+t_summary_sites() {
+	local fx=$1 sum
+	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/racy" -kind faststr >"$T/out" 2>"$T/err" || true
+	sum=$(events "$T/ev" summary)
+	[ "$(echo "$sum" | jq '.conflicts')" -gt 0 ] || die "no conflict"
+	echo "$sum" | jq -e '.maps | length > 0 and all(.[];
+		(.map | startswith("0x")) and .conflicts == ([.pairs[].count] | add)
+		and ([.pairs[].count] | . == (sort | reverse))
+		and all(.pairs[]; .first_s <= .last_s and (.lines | length) == 2
+			and all(.lines[]; .function == "main.writer" and .line > 0)
+			and all(.created_by[]; .function == "main.startWorkers")))' >/dev/null ||
+		die "summary: $(echo "$sum" | jq -c .maps)"
+	# every conflict is in a pair's count, or said lost
+	echo "$sum" | jq -e '([.maps[].conflicts] | add) + .lost + .unreported_pairs_full == .conflicts' \
+		>/dev/null || die "per-map counts do not add up: $(echo "$sum" | jq -c '{conflicts, lost, maps}')"
+	"$GMW" -d 30 -- "$fx/racy" -kind faststr >"$T/out" 2>/dev/null || true
+	grep -qE '^  map 0x[0-9a-f]+: [0-9]+ conflicts$' "$T/out" || die "no per-map line in the text summary"
+	grep -qE '^ +[0-9]+x  write/write: main.writer main.go:[0-9]+ <-> main.writer main.go:[0-9]+$' "$T/out" ||
+		die "no pair of lines in the text summary"
+	grep -qE '^ +first [0-9.]+ s, last [0-9.]+ s after start; goroutines created by main.startWorkers main.go:[0-9]+$' \
+		"$T/out" || die "no times and creation site in the text summary"
+	echo "$sum" | jq -c '.maps[0]'
+}
+
 attach_once() {
 	local fx=$1 pid
 	"$fx/racy" -sleep 2s >"$T/out" 2>/dev/null &

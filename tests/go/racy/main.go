@@ -24,10 +24,17 @@ type pair struct{ a, b int }
 
 // One shared map per key kind; -kind picks which runtime function the
 // writes go through (mapassign_fast64, mapassign_faststr, mapassign).
+// A value too big for the fast variants: string keys go through the
+// generic mapassign, by a pointer to the key.
+type big [160]byte
+
 var (
-	m64  = map[uint64]int{}
-	mstr = map[string]int{}
-	mgen = map[pair]int{}
+	m64    = map[uint64]int{}
+	m32    = map[int32]int{}
+	mstr   = map[string]int{}
+	mgen   = map[pair]int{}
+	mfloat = map[float64]int{}
+	mbig   = map[string]big{}
 )
 
 const nkeys = 1024
@@ -45,8 +52,14 @@ func writer(kind string, id, n int) {
 		switch kind {
 		case "fast64":
 			m64[uint64(k)] = i
+		case "fast32":
+			m32[int32(-k)] = i
 		case "faststr":
 			mstr[keys[k]] = i
+		case "float":
+			mfloat[float64(k)+0.5] = i
+		case "bigstr":
+			mbig[keys[k]] = big{byte(i)}
 		default:
 			mgen[pair{k, id}] = i
 		}
@@ -69,10 +82,11 @@ func main() {
 	workers := flag.Int("workers", 4, "writer goroutines")
 	n := flag.Int("n", 0, "writes per worker, 0 = forever")
 	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before writing")
-	kind := flag.String("kind", "fast64", "map key type: fast64|faststr|generic")
+	kind := flag.String("kind", "fast64",
+		"map key type: fast64|fast32|faststr|generic (a struct)|float|bigstr (generic, string)")
 	flag.Parse()
 	switch *kind {
-	case "fast64", "faststr", "generic":
+	case "fast64", "fast32", "faststr", "generic", "float", "bigstr":
 	default:
 		fmt.Fprintf(os.Stderr, "racy: bad -kind %q\n", *kind)
 		os.Exit(1)
