@@ -432,6 +432,7 @@ static __always_inline void conflict__emit(struct pt_regs *ctx, const struct gmw
 		/* still inside? else its frames may be gone already */
 		if (!still_inside(me->map, pid, other)) {
 			e->other.nframes = 1;
+			e->other.flags = GMW_S_LEFT;
 			count(GMW_C_STACK_MOVED);
 		}
 	}

@@ -103,6 +103,7 @@ _Static_assert(sizeof(struct gmw_key) == 56, "gmw_key layout");
 
 /* gmw_side.flags */
 #define GMW_S_TRUNCATED		0x1	/* the stack walk stopped at GMW_STACK_MAX */
+#define GMW_S_LEFT		0x2	/* it left its write before its callers were read */
 
 /* One goroutine inside a map operation. */
 struct gmw_side {

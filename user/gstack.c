@@ -122,6 +122,7 @@ void gstack__load(struct gstack *st, const struct gobin *bin, uint64_t bias,
 
 	st->n = 0;
 	st->truncated = s->flags & GMW_S_TRUNCATED;
+	st->left = s->flags & GMW_S_LEFT;
 	for (uint32_t i = 0; i < n; i++) {
 		/* a return address's line is the call's: look up pc - 1 */
 		gstack__expand(st, bin, s->stack[i], s->stack[i] - bias - (i > 0), wrapper);

@@ -27,6 +27,7 @@ struct gstack {
 	int n;
 	struct gframe f[GSTACK_MAX];
 	bool truncated;		/* the walk stopped at its frame limit */
+	bool left;		/* only its caller: it left before the rest was read */
 	struct gframe created;	/* the go statement; pc 0 if unknown */
 	uint64_t parent_goid;	/* the goroutine that ran it, 0 if unknown */
 };

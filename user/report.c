@@ -145,6 +145,8 @@ static void text_frames(const struct report *r, const struct gstack *st)
 		fprintf(r->out, "      (stack unavailable)\n");
 	else if (st->truncated)
 		fprintf(r->out, "      ... (stack cut at %d frames)\n", GMW_STACK_MAX);
+	else if (st->left)
+		fprintf(r->out, "      ... (it left its write before its callers could be read)\n");
 	if (!st->created.pc)
 		return;
 	fprintf(r->out, "      created by %s", st->created.func);
@@ -207,6 +209,8 @@ static void json_stack(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct gs
 		yyjson_mut_obj_add_bool(doc, o, "inlined", f->inlined);
 	}
 	yyjson_mut_obj_add_bool(doc, obj, "stack_truncated", st->truncated);
+	if (st->left)
+		yyjson_mut_obj_add_bool(doc, obj, "left_before_stack_read", true);
 	if (!st->created.pc)
 		return;
 	obj = yyjson_mut_obj_add_obj(doc, obj, "created_by");
