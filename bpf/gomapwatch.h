@@ -193,7 +193,8 @@ struct gmw_rec {
 	__u32 tid;
 	__u8 keyform;
 	__u8 key_len;		/* string bytes valid in key_data */
-	__u8 pad[6];
+	__u8 key_kind;		/* 0: the loader finds it from mtype */
+	__u8 pad[5];
 	__u8 key_data[GMW_REC_KEY_MAX];
 };
 _Static_assert(sizeof(struct gmw_rec) == 96, "gmw_rec layout");

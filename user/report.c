@@ -11,7 +11,7 @@
 #define MAX_KEYS 16
 #define FLIGHT_READ 512		/* records read from the rings on a fatal error */
 #define FLIGHT_SHOW 16		/* of which shown */
-#define CONFLICT_MAPS 16	/* goroutines of recent conflicts remembered */
+#define CONFLICT_OPS 16		/* operations of recent conflicts remembered */
 
 /* A conflict by both sides' stacks: printed once, counted always. */
 struct distinct {
@@ -40,11 +40,8 @@ struct report {
 	uint64_t msg_repeats, lost;
 	struct gmw_rec *flight;		/* FLIGHT_READ records */
 	struct gmw_rec held;		/* a dying goroutine's write, from the tracker */
-	struct goid_map {
-		uint32_t pid;
-		uint64_t goid, map;
-	} cmaps[CONFLICT_MAPS];		/* goroutines of the last conflicts, and their map */
-	int ncmaps;
+	struct gmw_rec cops[CONFLICT_OPS];	/* the operations of the last conflicts */
+	int ncops;
 };
 
 static uint64_t mono_ns(void)
@@ -287,23 +284,32 @@ static yyjson_mut_doc *json_start(const char *type, yyjson_mut_val **root)
 
 /* --- conflicts -------------------------------------------------------- */
 
-/* Which map goroutine goid of pid was last seen in a conflict on. */
-static uint64_t conflict_map(const struct report *r, uint32_t pid, uint64_t goid)
+/* The last operation goroutine goid of pid was seen doing in a conflict. */
+static const struct gmw_rec *conflict_op(const struct report *r, uint32_t pid, uint64_t goid)
 {
-	for (int i = 0; i < CONFLICT_MAPS; i++) {
-		const struct goid_map *g = &r->cmaps[(r->ncmaps - 1 - i) % CONFLICT_MAPS];
+	for (int i = 0; i < CONFLICT_OPS && i < r->ncops; i++) {
+		const struct gmw_rec *e = &r->cops[(r->ncops - 1 - i) % CONFLICT_OPS];
 
-		if (i < r->ncmaps && g->pid == pid && g->goid == goid)
-			return g->map;
+		if (e->pid == pid && e->goid == goid)
+			return e;
 	}
-	return 0;
+	return NULL;
 }
 
-static void conflict_map__note(struct report *r, const struct gmw_side *s, uint64_t map)
+/* A side of a conflict as a flight record: what it was doing, on which map. */
+static void conflict_op__note(struct report *r, const struct gmw_side *s, uint64_t map)
 {
-	r->cmaps[r->ncmaps++ % CONFLICT_MAPS] = (struct goid_map){ s->pid, s->goid, map };
-}
+	struct gmw_rec *e = &r->cops[r->ncops++ % CONFLICT_OPS];
 
+	memset(e, 0, sizeof(*e));
+	e->ts = s->ts, e->map = map, e->goid = s->goid;
+	e->ip = s->stack[0], e->ret_ip = s->ret_ip;
+	e->pid = s->pid, e->tid = s->tid;
+	e->keyform = s->key.form, e->key_kind = s->key.kind;
+	e->key[0] = s->key.raw[0], e->key[1] = s->key.raw[1];
+	e->key_len = s->key.len < GMW_REC_KEY_MAX ? s->key.len : GMW_REC_KEY_MAX;
+	memcpy(e->key_data, s->key.data, e->key_len);
+}
 
 /* One side's shown frames, for signatures. */
 static char *stack_sig(const struct gstack *st)
@@ -441,9 +447,9 @@ static int conflict__report(struct report *r, const struct gmw_conflict *c)
 		d->first_ts = c->cur.ts;
 	if (c->cur.ts > d->last_ts)
 		d->last_ts = c->cur.ts;
-	conflict_map__note(r, &c->cur, c->map);
+	conflict_op__note(r, &c->cur, c->map);
 	if (c->other.fn != GMW_FN_UNSEEN)
-		conflict_map__note(r, &c->other, c->map);
+		conflict_op__note(r, &c->other, c->map);
 	if (fresh) {
 		distinct__init(d, kind, c->map, a, b);
 		conflict__print(r, c, kind, a, b);
@@ -482,7 +488,7 @@ static void rec__key(const struct report *r, const struct gmw_rec *e, uint64_t b
 	k->raw[1] = e->key[1];
 	if (k->form == GMW_KEY_NONE)
 		return;
-	k->kind = key_kind(r, e->mtype, bias);
+	k->kind = e->key_kind ? e->key_kind : key_kind(r, e->mtype, bias);
 	if (k->form == GMW_KEY_STR) {
 		k->kind = 24;
 		k->full_len = e->key[1] > 0xffffffffULL ? 0xffffffff : e->key[1];
@@ -517,6 +523,8 @@ static void rec__where(const struct report *r, uint64_t ret_ip, uint64_t bias, s
  */
 static const struct gmw_rec *flight__own(struct report *r, const struct gmw_message *m, int n)
 {
+	const struct gmw_rec *e;
+
 	for (int i = n - 1; i >= 0; i--)
 		if (r->flight[i].pid == m->who.pid && r->flight[i].goid == m->who.goid &&
 		    r->flight[i].ts <= m->who.ts)
@@ -524,6 +532,12 @@ static const struct gmw_rec *flight__own(struct report *r, const struct gmw_mess
 	if (r->src.holding && !r->src.holding(r->src.ctx, m->who.pid, m->who.goid, &r->held) &&
 	    r->held.ts <= m->who.ts)
 		return &r->held;
+	/* or the conflict it walked into: it held nothing, and its record is gone */
+	e = conflict_op(r, m->who.pid, m->who.goid);
+	if (e && e->ts <= m->who.ts) {
+		r->held = *e;
+		return &r->held;
+	}
 	return NULL;
 }
 
@@ -539,7 +553,7 @@ static int flight__pick(struct report *r, const struct gmw_message *m, const str
 	const struct gmw_rec *own = flight__own(r, m, n);
 	int k = 0;
 
-	*map = own ? own->map : conflict_map(r, m->who.pid, m->who.goid);
+	*map = own ? own->map : 0;
 	for (int i = n - 1; i >= 0 && k < FLIGHT_SHOW; i--) {
 		const struct gmw_rec *e = &r->flight[i];
 

@@ -34,6 +34,8 @@ while read -r tag version; do
 	run "$tag-keys" t_keys "$fx"
 	run "$tag-flight-recorder" t_flight_recorder "$fx"
 	run "$tag-summary-sites" t_summary_sites "$fx"
+	run "$tag-stack-truncated" t_stack_truncated "$fx"
+	run "$tag-iterate-range-line" t_iterate "$fx"
 	run "$tag-traceback-compare" t_traceback_compare "$fx" "$version" deepinline
 	run "$tag-traceback-compare-stripped" t_traceback_compare "$fx" "$version" deepinline.stripped
 	run "$tag-attach-pid" t_attach_pid "$fx"

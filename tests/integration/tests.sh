@@ -151,7 +151,8 @@ fatal_recorder_once() {
 		and all(.recent_ops[]; .at.function | startswith("main."))' >/dev/null ||
 		die "flight recorder: $(echo "$ev" | jq -c .recent_ops)"
 	for g in $(echo "$ev" | jq '.recent_ops[].goroutine' | sort -u); do
-		grep -qx "$g" "$T/ids" || die "recorded goroutine $g not one the fixture printed"
+		# goroutine 1: main, filling the map before the workers start
+		[ "$g" -eq 1 ] || grep -qx "$g" "$T/ids" || die "recorded goroutine $g not one the fixture printed"
 	done
 }
 
@@ -679,7 +680,9 @@ deepinline_expected() {
 		main.(*store).put (inlined) $f:$(deepinline_line 's.m[k] = v')
 		main.(*service).record (inlined) $f:$(deepinline_line 's.st.put(k, v)')
 		main.handle (inlined) $f:$(deepinline_line 'svc.record(uint64(i%keys), id)')
-		main.startWorkers.func1 $f:$(deepinline_line 'handle(svc, i, id)')
+		main.startWorkers.func1.1 $f:$(deepinline_line 'handle(svc, i, id)')
+		main.descend $f:$(deepinline_line '	f()')
+		main.startWorkers.func1 $f:$(deepinline_line 'descend(depth, func() {')
 		created by main.startWorkers$in $f:$(deepinline_line 'go func() {')
 	EOT
 }
@@ -718,6 +721,46 @@ traceback_once() {
 	[ -s "$d/event.json" ] ||
 		die "$label: no $type event for goroutine $g; $type events: $(events "$d/ev" "$type" | jq -c '{goroutine, message}' | tr '\n' ' ')"
 	"$here/traceback.sh" compare "$label" "$d/runtime.json" "$d/event.json"
+}
+
+# iterate_once FX: racyread -iter under --reads: the iterating goroutine's
+# stacks (its iterate/write conflicts, or the runtime's fatal error) start
+# at the user's for-range line, the runtime's iteration functions hidden;
+# with --runtime-frames they are shown.
+iter_stacks='[.[] | select(.type == "conflict" and .kind == "iterate/write") | .sides[0].stack]
+	+ [.[] | select(.type == "fatal" and (.message | test("iteration"))) | .stack]'
+iterate_once() {
+	local fx=$1 line
+	line=$(grep -n 'range shared' "$root/tests/go/racyread/main.go" | cut -d: -f1)
+	"$GMW" --reads --json -o "$T/ev" -d 10 -- "$fx/racyread" -iter >/dev/null 2>&1 || true
+	jq -e -s --argjson l "$line" "$iter_stacks"' | length > 0 and
+		all(.[]; .[0].function == "main.ranger" and .[0].line == $l)' "$T/ev" >/dev/null ||
+		die "iteration stacks: $(jq -c -s "$iter_stacks | map(.[0])" "$T/ev")"
+	"$GMW" --runtime-frames --reads --json -o "$T/ev" -d 10 -- "$fx/racyread" -iter >/dev/null 2>&1 || true
+	jq -e -s "$iter_stacks"' | length > 0 and all(.[]; .[0].function | test("^(internal/)?runtime"))' \
+		"$T/ev" >/dev/null || die "--runtime-frames: $(jq -c -s "$iter_stacks | map(.[0])" "$T/ev")"
+}
+
+t_iterate() {
+	rate "iterate/write at the range line" 5 4 iterate_once "$1"
+}
+
+# A stack deeper than the frames kept says it was cut, in JSON and text,
+# and what was kept still agrees with the runtime's traceback.
+t_stack_truncated() {
+	local fx=$1 ev
+	env -u GOTRACEBACK "$GMW" --json -o "$T/ev" -- "$fx/deepinline" -mode nilpanic -depth 40 \
+		>"$T/out" 2>"$T/err" || true
+	ev=$(events "$T/ev" fatalpanic | head -1)
+	echo "$ev" | jq -e '.stack_truncated and (.stack | length) >= 20' >/dev/null ||
+		die "a 40-deep stack not marked cut: $(echo "$ev" | jq -c '{stack_truncated, n: (.stack | length)}')"
+	echo "$ev" >"$T/event.json"
+	"$here/traceback.sh" parse "$T/err" 'panic: assignment to entry in nil map' >"$T/runtime.json"
+	"$here/traceback.sh" compare "truncated" "$T/runtime.json" "$T/event.json"
+	"$GMW" -- "$fx/deepinline" -mode nilpanic -depth 40 >"$T/out" 2>/dev/null || true
+	grep -qF '      ... (stack cut at 24 frames)' "$T/out" || die "the text report does not say the stack was cut"
+	"$GMW" --json -o "$T/ev" -- "$fx/deepinline" -mode nilpanic >/dev/null 2>&1 || true
+	events "$T/ev" fatalpanic | jq -e '.stack_truncated | not' >/dev/null || die "a shallow stack marked cut"
 }
 
 # The runtime's own traceback of the goroutine that died against

@@ -57,22 +57,34 @@ func handle(svc *service, i, id int) {
 
 // startWorkers starts n workers, each with its own service on the shared
 // store; they write once start is closed.
-func startWorkers(st *store, n int, ready *sync.WaitGroup, start chan struct{}) {
+// descend calls f depth frames down: stacks deeper than gomapwatch keeps.
+func descend(depth int, f func()) {
+	if depth > 0 {
+		descend(depth-1, f)
+		return
+	}
+	f()
+}
+
+func startWorkers(st *store, n, depth int, ready *sync.WaitGroup, start chan struct{}) {
 	for i := 0; i < n; i++ {
 		svc, id := &service{st: st}, i
 		go func() {
 			fx.Say("worker %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
-			for i := 0; ; i++ {
-				handle(svc, i, id)
-			}
+			descend(depth, func() {
+				for i := 0; ; i++ {
+					handle(svc, i, id)
+				}
+			})
 		}()
 	}
 }
 
 func main() {
 	mode := flag.String("mode", "fatal", "fatal or nilpanic")
+	depth := flag.Int("depth", 0, "frames between the worker and its loop")
 	flag.Parse()
 	st, n := &store{}, 1
 	switch *mode {
@@ -97,7 +109,7 @@ func main() {
 	var ready sync.WaitGroup
 	start := make(chan struct{})
 	ready.Add(n)
-	startWorkers(st, n, &ready, start)
+	startWorkers(st, n, *depth, &ready, start)
 	ready.Wait()
 	close(start)
 	select {} // the workers never return; the runtime ends the process

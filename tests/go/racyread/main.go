@@ -6,6 +6,7 @@
 package main
 
 import (
+	"flag"
 	"sync"
 
 	"gomapwatch/fixtures/internal/fx"
@@ -24,6 +25,14 @@ func reader() {
 }
 
 //go:noinline
+func ranger() {
+	for {
+		for k, v := range shared {
+			sink += int(k) + v
+		}
+	}
+}
+
 func writer() {
 	for i := 0; ; i++ {
 		shared[uint64(i%512)] = i
@@ -31,6 +40,8 @@ func writer() {
 }
 
 func main() {
+	iter := flag.Bool("iter", false, "the readers range over the map")
+	flag.Parse()
 	fx.Say("pid %d", os.Getpid())
 	var ready sync.WaitGroup
 	start := make(chan struct{})
@@ -46,6 +57,9 @@ func main() {
 			fx.Say("reader %d goid %d", id, fx.Goid())
 			ready.Done()
 			<-start
+			if *iter {
+				ranger()
+			}
 			reader()
 		}(i)
 	}
