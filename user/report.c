@@ -811,7 +811,8 @@ void report__lost(struct report *r, uint64_t n, const char *what)
 
 /* One pair of lines on one map: distinct stacks that meet at the same lines. */
 struct site {
-	const struct distinct *d;	/* the first of them: title, lines, map */
+	const struct distinct *d;	/* the first of them: kind, lines, map */
+	char key[600];			/* kind and both lines, either way round */
 	uint64_t count, first_ts, last_ts;
 	struct gframe created[SITE_CREATED];
 	int ncreated;
@@ -876,6 +877,24 @@ static int site_cmp(const void *a, const void *b)
 	return x->count > y->count ? -1 : x->count < y->count;
 }
 
+static int frame_cmp(const struct gframe *a, const struct gframe *b)
+{
+	int c = strcmp(a->func, b->func);
+
+	if (!c)
+		c = strcmp(a->file, b->file);
+	return c ? c : a->line - b->line;
+}
+
+/* A-then-B and B-then-A are one pair of lines. */
+static void site__key(const struct distinct *d, char *key, size_t len)
+{
+	int lo = frame_cmp(&d->top[0], &d->top[1]) > 0;
+
+	snprintf(key, len, "%s|%s %s:%d|%s %s:%d", d->kind, d->top[lo].func, d->top[lo].file,
+		 d->top[lo].line, d->top[!lo].func, d->top[!lo].file, d->top[!lo].line);
+}
+
 /* Distinct conflicts merged by map and pair of lines, sorted. */
 static struct site *sites__build(const struct report *r, int *np)
 {
@@ -886,14 +905,18 @@ static struct site *sites__build(const struct report *r, int *np)
 		return NULL;
 	for (int i = 0; i < r->nd; i++) {
 		const struct distinct *d = &r->d[i];
+		char key[sizeof(s->key)];
 		uint64_t c, f, l;
 		int k;
 
+		site__key(d, key, sizeof(key));
 		for (k = 0; k < n; k++)
-			if (s[k].d->map == d->map && !strcmp(s[k].d->title, d->title))
+			if (s[k].d->map == d->map && !strcmp(s[k].key, key))
 				break;
-		if (k == n)
+		if (k == n) {
 			s[n++] = (struct site){ .d = d, .first_ts = UINT64_MAX };
+			strcpy(s[k].key, key);
+		}
 		distinct__stats(r, d, &c, &f, &l);
 		s[k].count += c;
 		if (f && f < s[k].first_ts)
