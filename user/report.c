@@ -380,16 +380,18 @@ static void distinct__add_key(struct distinct *d, const struct gmw_pair_key *k)
 }
 
 static const struct gframe unknown_frame = { .func = "?", .file = "?" };
+/* the other side of a conflict proven by the map's write flag alone */
+static const struct gframe unseen_frame = { .func = "(never seen entering)", .file = "?" };
 
 static void distinct__init(struct distinct *d, const char *kind, uint64_t map,
-			   const struct gstack *a, const struct gstack *b)
+			   const struct gstack *a, const struct gstack *b, bool unseen)
 {
 	const struct gframe *fa = gstack__first(a), *fb = gstack__first(b);
 
 	d->kind = kind;
 	d->map = map;
 	d->top[0] = fa ? *fa : unknown_frame;
-	d->top[1] = fb ? *fb : unknown_frame;
+	d->top[1] = unseen ? unseen_frame : fb ? *fb : unknown_frame;
 	d->created[0] = a->created;
 	d->created[1] = b->created;
 	snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> %s %s:%d", kind,
@@ -451,7 +453,7 @@ static int conflict__report(struct report *r, const struct gmw_conflict *c)
 	if (c->other.fn != GMW_FN_UNSEEN)
 		conflict_op__note(r, &c->other, c->map);
 	if (fresh) {
-		distinct__init(d, kind, c->map, a, b);
+		distinct__init(d, kind, c->map, a, b, c->other.fn == GMW_FN_UNSEEN);
 		conflict__print(r, c, kind, a, b);
 	}
 out:
