@@ -47,7 +47,7 @@ skip_or_fail() {
 # rate is the assertion: retrying until a detection comes would hide a
 # recall regression.
 rate() {
-	local name=$1 runs=$2 min=$3 k=0 i st base=$T
+	local name=$1 runs=$2 min=$3 k=0 i st base=$T bad=
 	shift 3
 	for ((i = 1; i <= runs; i++)); do
 		T=$base/$i
@@ -57,14 +57,17 @@ rate() {
 		( set -e; "$@" ) >"$T/log" 2>&1 &
 		st=0
 		wait "$!" || st=$?
-		[ "$st" -ne 0 ] || k=$((k + 1))
+		if [ "$st" -eq 0 ]; then
+			k=$((k + 1))
+		else
+			bad=${bad:-$i}
+		fi
 	done
 	T=$base
 	echo "$name: $k/$runs runs (at least $min wanted)"
-	if [ "$k" -lt "$min" ]; then
-		tail -5 "$T/$runs/log"
-		die "$name: $k/$runs runs"
-	fi
+	# what went wrong the first time, even when the rate is met
+	[ -z "$bad" ] || tail -3 "$T/$bad/log" | sed "s/^/run $bad: /"
+	[ "$k" -ge "$min" ] || die "$name: $k/$runs runs"
 }
 
 # The summary of a run of correctly synchronized code that ended with the
