@@ -82,6 +82,26 @@ struct {
 	__uint(max_entries, 1 << 20);
 } alerts SEC(".maps");
 
+/*
+ * Each goroutine's last operation, direct-mapped by runtime.g: a dying
+ * goroutine's own can be pushed out of its CPU's ring by others' while it
+ * waits inside its write. A slot may be another goroutine's; every use
+ * checks.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GMW_LASTOP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gmw_rec);
+} lastop SEC(".maps");
+
+static __always_inline struct gmw_rec *lastop_slot(__u64 g)
+{
+	__u32 k = ((g >> 4) ^ (g >> 16)) & (GMW_LASTOP_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&lastop, &k);
+}
+
 /* The flight recorder: one ring per CPU, no submit per operation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -257,18 +277,10 @@ static __always_inline void inflight__key(struct pt_regs *ctx, struct gmw_inflig
  * One operation into this CPU's ring. Strings are copied now, a few
  * bytes: by the time the loader reads the ring the process may be gone.
  */
-static __always_inline void rec__put(const struct gmw_inflight *r)
+static __always_inline void rec__fill(struct gmw_rec *e, const struct gmw_inflight *r)
 {
-	struct gmw_ring *ring;
-	struct gmw_rec *e;
-	__u32 zero = 0, got = 0;
+	__u32 got = 0;
 
-	if (!recorder || rec_frozen)
-		return;
-	ring = bpf_map_lookup_elem(&flight, &zero);
-	if (!ring)
-		return;
-	e = &ring->rec[ring->head & (GMW_REC_SLOTS - 1)];
 	e->ts = r->ts;
 	e->map = r->map;
 	e->goid = r->goid;
@@ -280,10 +292,29 @@ static __always_inline void rec__put(const struct gmw_inflight *r)
 	e->pid = r->pid;
 	e->tid = r->tid;
 	e->keyform = r->keyform;
+	e->key_kind = 0;
 	if (r->keyform == GMW_KEY_STR)
 		COPY_STR(e->key_data, GMW_REC_KEY_MAX, r->key[0], r->key[1], got);
 	e->key_len = got;
+}
+
+static __always_inline void rec__put(const struct gmw_inflight *r)
+{
+	struct gmw_rec *e, *last;
+	struct gmw_ring *ring;
+	__u32 zero = 0;
+
+	if (!recorder || rec_frozen)
+		return;
+	ring = bpf_map_lookup_elem(&flight, &zero);
+	if (!ring)
+		return;
+	e = &ring->rec[ring->head & (GMW_REC_SLOTS - 1)];
+	rec__fill(e, r);
 	ring->head++;
+	last = lastop_slot(r->g);
+	if (last)
+		*last = *e;
 }
 
 /*
@@ -689,12 +720,16 @@ SEC("uprobe")
 int fatal_enter(struct pt_regs *ctx)
 {
 	struct gmw_message *e = message__start(ctx, GMW_EV_FATAL);
+	struct gmw_rec *last;
 
 	if (!e)
 		return 0;
 	message__text(e, GO_ARG1(ctx), GO_ARG2(ctx));
 	/* keep what led up to it: the loader reads the rings, then clears this */
 	rec_frozen = 1;
+	last = lastop_slot(GO_G(ctx));
+	if (last && last->goid == e->who.goid && last->pid == e->who.pid)
+		e->last = *last;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #define GMW_KEY_MAX	32	/* bytes of a conflict's string key kept */
 #define GMW_REC_KEY_MAX	16	/* bytes of a string key the flight recorder keeps */
 #define GMW_REC_SLOTS	128	/* flight recorder: the last operations per CPU */
+#define GMW_LASTOP_SLOTS 4096	/* flight recorder: each goroutine's last, by runtime.g */
 
 /* Which map operation a hooked function performs. */
 enum gmw_op {
@@ -163,18 +164,6 @@ struct gmw_conflict {
 };
 _Static_assert(sizeof(struct gmw_conflict) == 640, "gmw_conflict layout");
 
-/* Fatal error or panic: message text, bounded by its length. */
-struct gmw_message {
-	__u32 type;		/* GMW_EV_FATAL, GMW_EV_PANIC, GMW_EV_FATALPANIC */
-	__u32 len;		/* bytes valid in msg */
-	__u32 full_len;		/* the message's own length */
-	__u8 kind;		/* Go kind of a panic value (24 string, 22 pointer) */
-	__u8 pad[3];
-	struct gmw_side who;
-	char msg[GMW_MSG_MAX];
-};
-_Static_assert(sizeof(struct gmw_message) == 456, "gmw_message layout");
-
 /*
  * The flight recorder: every traced map operation leaves one of these in
  * a small ring per CPU, overwritten in turn and never sent anywhere. When
@@ -203,6 +192,21 @@ struct gmw_ring {
 	__u64 head;		/* operations recorded on this CPU so far */
 	struct gmw_rec rec[GMW_REC_SLOTS];
 };
+
+/* Fatal error or panic: message text, bounded by its length. */
+struct gmw_message {
+	__u32 type;		/* GMW_EV_FATAL, GMW_EV_PANIC, GMW_EV_FATALPANIC */
+	__u32 len;		/* bytes valid in msg */
+	__u32 full_len;		/* the message's own length */
+	__u8 kind;		/* Go kind of a panic value (24 string, 22 pointer) */
+	__u8 pad[3];
+	struct gmw_side who;
+	char msg[GMW_MSG_MAX];
+	/* a fatal error: the dying goroutine's last map operation (ts 0: none) */
+	struct gmw_rec last;
+};
+_Static_assert(sizeof(struct gmw_message) == 552, "gmw_message layout");
+
 
 /*
  * Key of the per-map and per-goroutine tables: map pointers and goroutine

@@ -519,14 +519,18 @@ static void rec__where(const struct report *r, uint64_t ret_ip, uint64_t bias, s
 }
 
 /*
- * The dying goroutine's own last operation: its newest record, else the
- * write it is still inside (others' operations on the same CPU can push
- * its record out of the ring while it waits in there).
+ * The dying goroutine's own last operation: as the kernel kept it for
+ * the goroutine, else its newest record in the rings, else the write it is
+ * still inside, else the conflict it walked into.
  */
 static const struct gmw_rec *flight__own(struct report *r, const struct gmw_message *m, int n)
 {
 	const struct gmw_rec *e;
 
+	if (m->last.ts && m->last.ts <= m->who.ts) {
+		r->held = m->last;
+		return &r->held;
+	}
 	for (int i = n - 1; i >= 0; i--)
 		if (r->flight[i].pid == m->who.pid && r->flight[i].goid == m->who.goid &&
 		    r->flight[i].ts <= m->who.ts)
@@ -534,13 +538,17 @@ static const struct gmw_rec *flight__own(struct report *r, const struct gmw_mess
 	if (r->src.holding && !r->src.holding(r->src.ctx, m->who.pid, m->who.goid, &r->held) &&
 	    r->held.ts <= m->who.ts)
 		return &r->held;
-	/* or the conflict it walked into: it held nothing, and its record is gone */
 	e = conflict_op(r, m->who.pid, m->who.goid);
 	if (e && e->ts <= m->who.ts) {
 		r->held = *e;
 		return &r->held;
 	}
 	return NULL;
+}
+
+static bool rec__same(const struct gmw_rec *a, const struct gmw_rec *b)
+{
+	return a->ts == b->ts && a->goid == b->goid && a->pid == b->pid;
 }
 
 /*
@@ -559,22 +567,20 @@ static int flight__pick(struct report *r, const struct gmw_message *m, const str
 	for (int i = n - 1; i >= 0 && k < FLIGHT_SHOW; i--) {
 		const struct gmw_rec *e = &r->flight[i];
 
-		if (own == &r->held && e->ts < own->ts) {
+		if (e->pid != m->who.pid || e->ts > m->who.ts ||
+		    (e->goid != m->who.goid && (!*map || e->map != *map)))
+			continue;
+		if (own && own->ts > e->ts) {
 			out[k++] = own;		/* in its place in time */
 			own = NULL;
 			if (k == FLIGHT_SHOW)
 				break;
 		}
-		if (e->pid == m->who.pid && e->ts <= m->who.ts &&
-		    (e->goid == m->who.goid || (*map && e->map == *map)))
-			out[k++] = e;
-	}
-	if (own == &r->held && k < FLIGHT_SHOW)
-		out[k++] = own;
-	/* others' operations may be many: the dying one's own is always shown */
-	for (int i = 0; own && i < k; i++)
-		if (out[i] == own)
+		if (own && rec__same(own, e))
 			own = NULL;
+		out[k++] = e;
+	}
+	/* others' operations may be many: the dying one's own is always shown */
 	if (own)
 		out[k < FLIGHT_SHOW ? k++ : k - 1] = own;
 	return k;
