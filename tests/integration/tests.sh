@@ -274,6 +274,7 @@ t_reads() {
 t_help() {
 	"$GMW" --help >"$T/out"
 	grep -q -- '-p, --pid=PID' "$T/out" && grep -q EXAMPLES "$T/out" && grep -q -- '-- CMD' "$T/out"
+	grep -q -- '--runtime-frames' "$T/out" && grep -q -- '--no-flight-recorder' "$T/out"
 }
 
 # expect_error PATTERN CMD...: non-zero exit, exactly one line on stderr
