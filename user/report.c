@@ -567,8 +567,9 @@ static int flight__pick(struct report *r, const struct gmw_message *m, const str
 	for (int i = n - 1; i >= 0 && k < FLIGHT_SHOW; i--) {
 		const struct gmw_rec *e = &r->flight[i];
 
+		/* with no map of its own (a read not traced), the process's last */
 		if (e->pid != m->who.pid || e->ts > m->who.ts ||
-		    (e->goid != m->who.goid && (!*map || e->map != *map)))
+		    (*map && e->goid != m->who.goid && e->map != *map))
 			continue;
 		if (own && own->ts > e->ts) {
 			out[k++] = own;		/* in its place in time */
@@ -595,7 +596,8 @@ static void flight__text(struct report *r, const struct gmw_message *m,
 		fprintf(r->out, "  last map operations on map %#" PRIx64 " and by goroutine %" PRIu64
 			" before the crash, newest first:\n", map, (uint64_t)m->who.goid);
 	else
-		fprintf(r->out, "  last map operations by goroutine %" PRIu64 " before the crash:\n",
+		fprintf(r->out, "  last map operations in the process before the crash, newest first\n"
+			"  (goroutine %" PRIu64 "'s own was not traced: a read? --reads traces them):\n",
 			(uint64_t)m->who.goid);
 	for (int i = 0; i < n; i++) {
 		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;

@@ -59,8 +59,9 @@ rate() {
 		wait "$!" || st=$?
 		if [ "$st" -eq 0 ]; then
 			k=$((k + 1))
-		else
-			bad=${bad:-$i}
+		elif [ -z "$bad" ]; then
+			bad=$i
+			[ -s "$T/log" ] || echo "exited $st with no message (a command failed under set -e)" >"$T/log"
 		fi
 	done
 	T=$base

@@ -33,7 +33,7 @@ racy_once() {
 	[ "$(events "$T/ev" summary | wc -l)" -eq 1 ] || die "want one summary"
 	if [ -n "$(events "$T/ev" fatal)" ]; then
 		[ "$status" -eq 2 ] || die "racy died of a fatal error but gomapwatch exited $status"
-		grep -qF "exited with status 2 after a Go fatal error: $(events "$T/ev" fatal | head -1 | jq -r .message)" "$T/err" ||
+		grep -qF "exited with status 2 after a Go fatal error: $(events "$T/ev" fatal | sed -n 1p | jq -r .message)" "$T/err" ||
 			die "stderr does not say the command died of a Go fatal error: $(grep gomapwatch "$T/err")"
 	fi
 }
@@ -42,7 +42,7 @@ racy_once() {
 # detection rate over 10 runs is the assertion.
 t_racy_conflicts() {
 	rate "racy detected" 10 9 racy_once "$1"
-	jq -c 'select(.type == "conflict")' "$T/1/ev" | head -1
+	jq -c 'select(.type == "conflict")' "$T/1/ev" | sed -n 1p
 }
 
 racy_text_once() {
@@ -74,7 +74,7 @@ t_locked() {
 	expect_status 0 "$GMW" --json -o "$T/ev" -- "$fx/locked" -seconds 5 >"$T/out"
 	valid_ndjson "$T/ev"
 	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
-	[ -z "$(events "$T/ev" conflict)" ] || die "conflict reported on correctly locked code: $(events "$T/ev" conflict | head -1)"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict reported on correctly locked code: $(events "$T/ev" conflict | sed -n 1p)"
 	locked_summary "$T/ev"
 }
 
@@ -93,7 +93,7 @@ t_fatal() {
 	expect_status 2 "$GMW" --json -o "$T/ev" -- "$fx/fatal" >"$T/out" 2>"$T/err"
 	valid_ndjson "$T/ev"
 	goids "$T/out" >"$T/ids"
-	ev=$(events "$T/ev" fatal | head -1)
+	ev=$(events "$T/ev" fatal | sed -n 1p)
 	[ -n "$ev" ] || die "no fatal event"
 	echo "$ev" | jq -e '.message == "concurrent map writes"' >/dev/null || die "message: $ev"
 	grep -qx "$(echo "$ev" | jq -r .goroutine)" "$T/ids" || die "fatal goroutine not one the fixture printed"
@@ -141,7 +141,7 @@ fatal_recorder_once() {
 	shift 2
 	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/$prog" "$@" >"$T/out" 2>"$T/err" || true
 	goids "$T/out" >"$T/ids"
-	ev=$(events "$T/ev" fatal | head -1)
+	ev=$(events "$T/ev" fatal | sed -n 1p)
 	[ -n "$ev" ] || die "no fatal event"
 	echo "$ev" | jq -e '(.recent_ops | length) > 0 and (.map | startswith("0x"))' >/dev/null ||
 		die "no flight recorder: $(echo "$ev" | jq -c '{message, map, recent_ops}')"
@@ -156,8 +156,23 @@ fatal_recorder_once() {
 	done
 }
 
+# A read/write fatal error without --reads: the dying reader's operation was
+# not traced, so its map is not known; the process's last operations are
+# shown, the writer's among them.
+read_recorder_once() {
+	local fx=$1 ev
+	"$GMW" --json -o "$T/ev" -d 30 -- "$fx/racyread" >"$T/out" 2>"$T/err" || true
+	ev=$(events "$T/ev" fatal | sed -n 1p)
+	[ -n "$ev" ] || die "no fatal event"
+	echo "$ev" | jq -e --argjson w "$(awk '$1 == "writer" { print $3 }' "$T/out")" \
+		'(.map == null) and (.recent_ops | length) > 0
+		and any(.recent_ops[]; .goroutine == $w and .op == "write" and .at.function == "main.writer")' \
+		>/dev/null || die "read/write fatal: $(echo "$ev" | jq -c '{message, map, recent_ops: .recent_ops[:2]}')"
+}
+
 t_flight_recorder() {
 	local fx=$1
+	rate "flight recorder, read/write fatal" 3 3 read_recorder_once "$fx"
 	rate "flight recorder, racy fast64" 5 5 fatal_recorder_once "$fx" racy
 	rate "flight recorder, racy faststr" 5 5 fatal_recorder_once "$fx" racy -kind faststr
 	rate "flight recorder, fatal" 5 5 fatal_recorder_once "$fx" fatal
@@ -267,7 +282,7 @@ t_duration() {
 t_reads() {
 	local fx=$1
 	expect_status 0 "$GMW" --reads --json -o "$T/ev" -- "$fx/locked" -seconds 3 >"$T/out"
-	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code with --reads: $(events "$T/ev" conflict | head -1)"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code with --reads: $(events "$T/ev" conflict | sed -n 1p)"
 	locked_summary "$T/ev" --reads
 }
 
@@ -517,7 +532,7 @@ t_stress() {
 	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$g/status")
 	expect_status 0 wait "$g"
 	grep -q '^ok maps=' "$T/out" || die "stress did not finish: $(cat "$T/err")"
-	[ -z "$(events "$T/ev" conflict)" ] || die "conflict under stress: $(events "$T/ev" conflict | head -1)"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict under stress: $(events "$T/ev" conflict | sed -n 1p)"
 	events "$T/ev" summary | jq -e "$clean_summary" >/dev/null || die "summary: $(events "$T/ev" summary)"
 	[ "$(sed -nE 's/^ok maps=([0-9]+).*/\1/p' "$T/out")" -gt 100000 ] || die "too few maps: $(tail -1 "$T/out")"
 	[ $((rss1 - rss0)) -lt 4096 ] || die "gomapwatch grew from $rss0 to $rss1 kB"
@@ -557,7 +572,7 @@ without_features() {
 	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
 	grep -q "attach cookies $([[ $feats == *attach_cookie* ]] && echo no || echo yes)" "$T/err" ||
 		die "-v does not say how it attached: $(head -3 "$T/err")"
-	[ -z "$(events "$T/ev" conflict)" ] || die "$feats off: conflict on locked code: $(events "$T/ev" conflict | head -1)"
+	[ -z "$(events "$T/ev" conflict)" ] || die "$feats off: conflict on locked code: $(events "$T/ev" conflict | sed -n 1p)"
 	locked_summary "$T/ev" --reads
 }
 
@@ -720,7 +735,7 @@ traceback_once() {
 			+ " \(.frames[$i].function) line \(.frames[$i].line)"
 			+ (if $i > 0 then " after \(.frames[:$i] | map(.function) | join(", "))" else "" end)' \
 		"$d/runtime.json"
-	events "$d/ev" "$type" | jq -c --argjson g "$g" 'select(.goroutine == $g)' | head -1 >"$d/event.json"
+	events "$d/ev" "$type" | jq -c --argjson g "$g" 'select(.goroutine == $g)' | sed -n 1p >"$d/event.json"
 	[ -s "$d/event.json" ] ||
 		die "$label: no $type event for goroutine $g; $type events: $(events "$d/ev" "$type" | jq -c '{goroutine, message}' | tr '\n' ' ')"
 	"$here/traceback.sh" compare "$label" "$d/runtime.json" "$d/event.json"
@@ -754,7 +769,7 @@ t_stack_truncated() {
 	local fx=$1 ev
 	env -u GOTRACEBACK "$GMW" --json -o "$T/ev" -- "$fx/deepinline" -mode nilpanic -depth 40 \
 		>"$T/out" 2>"$T/err" || true
-	ev=$(events "$T/ev" fatalpanic | head -1)
+	ev=$(events "$T/ev" fatalpanic | sed -n 1p)
 	echo "$ev" | jq -e '.stack_truncated and (.stack | length) >= 20' >/dev/null ||
 		die "a 40-deep stack not marked cut: $(echo "$ev" | jq -c '{stack_truncated, n: (.stack | length)}')"
 	echo "$ev" >"$T/event.json"
