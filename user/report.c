@@ -394,9 +394,13 @@ static void distinct__init(struct distinct *d, const char *kind, uint64_t map,
 	d->top[1] = unseen ? unseen_frame : fb ? *fb : unknown_frame;
 	d->created[0] = a->created;
 	d->created[1] = b->created;
-	snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> %s %s:%d", kind,
-		 d->top[0].func, base_name(d->top[0].file), d->top[0].line,
-		 d->top[1].func, base_name(d->top[1].file), d->top[1].line);
+	if (unseen)
+		snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> a write never seen entering",
+			 kind, d->top[0].func, base_name(d->top[0].file), d->top[0].line);
+	else
+		snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> %s %s:%d", kind,
+			 d->top[0].func, base_name(d->top[0].file), d->top[0].line,
+			 d->top[1].func, base_name(d->top[1].file), d->top[1].line);
 }
 
 static void conflict__print(struct report *r, const struct gmw_conflict *c, const char *kind,
@@ -824,6 +828,7 @@ struct site {
 	const struct distinct *d;	/* the first of them: kind, lines, map */
 	char key[600];			/* kind and both lines, either way round */
 	uint64_t count, first_ts, last_ts;
+	uint64_t map_total;		/* conflicts on its map, all pairs */
 	struct gframe created[SITE_CREATED];
 	int ncreated;
 };
@@ -871,17 +876,12 @@ static uint64_t map_total(const struct site *s, int n, uint64_t map)
 }
 
 /* By map (the busiest first), then by count within a map. */
-static const struct site *sort_sites;
-static int nsort_sites;
-
 static int site_cmp(const void *a, const void *b)
 {
 	const struct site *x = a, *y = b;
-	uint64_t tx = map_total(sort_sites, nsort_sites, x->d->map);
-	uint64_t ty = map_total(sort_sites, nsort_sites, y->d->map);
 
-	if (tx != ty)
-		return tx > ty ? -1 : 1;
+	if (x->map_total != y->map_total)
+		return x->map_total > y->map_total ? -1 : 1;
 	if (x->d->map != y->d->map)
 		return x->d->map < y->d->map ? -1 : 1;
 	return x->count > y->count ? -1 : x->count < y->count;
@@ -936,8 +936,8 @@ static struct site *sites__build(const struct report *r, int *np)
 		site__add_created(&s[k], &d->created[0]);
 		site__add_created(&s[k], &d->created[1]);
 	}
-	sort_sites = s;
-	nsort_sites = n;
+	for (int i = 0; i < n; i++)
+		s[i].map_total = map_total(s, n, s[i].d->map);
 	qsort(s, n, sizeof(*s), site_cmp);
 	*np = n;
 	return s;
@@ -955,7 +955,7 @@ static void sites__text(const struct report *r, const struct site *s, int n)
 	for (int i = 0; i < n; i++) {
 		if (!i || s[i].d->map != s[i - 1].d->map)
 			fprintf(r->out, "  map %#" PRIx64 ": %" PRIu64 " conflicts\n", s[i].d->map,
-				map_total(s, n, s[i].d->map));
+				s[i].map_total);
 		fprintf(r->out, "    %" PRIu64 "x  %s\n", s[i].count, s[i].d->title);
 		fprintf(r->out, "          first %.1f s, last %.1f s after start", since_start(r, s[i].first_ts),
 			since_start(r, s[i].last_ts));
@@ -979,7 +979,7 @@ static void sites__json(const struct report *r, yyjson_mut_doc *doc, yyjson_mut_
 			m = yyjson_mut_arr_add_obj(doc, maps);
 			snprintf(hex, sizeof(hex), "%#" PRIx64, s[i].d->map);
 			yyjson_mut_obj_add_strcpy(doc, m, "map", hex);
-			yyjson_mut_obj_add_uint(doc, m, "conflicts", map_total(s, n, s[i].d->map));
+			yyjson_mut_obj_add_uint(doc, m, "conflicts", s[i].map_total);
 			pairs = yyjson_mut_obj_add_arr(doc, m, "pairs");
 		}
 		o = yyjson_mut_arr_add_obj(doc, pairs);
