@@ -3,6 +3,7 @@
 # Out-of-tree builds with O=dir, verbose commands with V=1.
 
 O ?= build
+PREFIX ?= /usr/local
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CC ?= cc
 CLANG ?= clang
@@ -42,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
-	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
@@ -147,8 +148,19 @@ vmlinux-arm64:
 bpf-arm64:
 	$(Q)$(MAKE) --no-print-directory ARCH=arm64 O=$(O)/arm64 $(O)/arm64/gomapwatch.skel.h
 
-install: all
-	install -D -m 0755 $(O)/gomapwatch $(DESTDIR)/usr/local/sbin/gomapwatch
+# The manual page, gomapwatch(8): made from --help by help2man, with the
+# sections --help has no room for (scripts/gomapwatch.h2m, gen-man.sh).
+man: $(O)/gomapwatch.8
+$(O)/gomapwatch.8: $(O)/gomapwatch scripts/gomapwatch.h2m scripts/gen-man.sh
+	$(call msg,MAN,$@)
+	$(Q)scripts/gen-man.sh $(O)/gomapwatch $@
+
+# PREFIX (default /usr/local) and DESTDIR as usual.
+install: all $(O)/gomapwatch.8
+	install -D -m 0755 $(O)/gomapwatch $(DESTDIR)$(PREFIX)/sbin/gomapwatch
+	install -D -m 0644 $(O)/gomapwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/gomapwatch.8
+	install -D -m 0644 examples/deploy/gomapwatch.service \
+		$(DESTDIR)$(PREFIX)/share/doc/gomapwatch/gomapwatch.service
 
 clean:
 	rm -rf $(O)

@@ -75,8 +75,8 @@ static const struct argp_option options[] = {
 	{ "no-flight-recorder", OPT_NO_RECORDER, NULL, 0,
 	  "Keep no record of the last map operations (shown when the runtime dies of "
 	  "a fatal error); it costs a few percent of a traced operation (make bench)" },
-	{ "exit-probes", OPT_EXIT_PROBES, "auto|ret", 0,
-	  "Exit probe placement: the write-flag check (auto) or every RET" },
+	{ "exit-probes", OPT_EXIT_PROBES, "MODE", 0,
+	  "Exit probe placement: auto (the write-flag check) or ret (every RET)" },
 	{ "stale-ms", OPT_STALE, "MS", 0,
 	  "A write with no exit after MS ms is forgotten (default 10000: on a loaded "
 	  "machine a goroutine can wait seconds inside a write)" },

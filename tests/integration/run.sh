@@ -61,6 +61,7 @@ run kernel-features t_kernel_features
 run probes-gone t_probes_gone "$GMW_FIXTURES/$tag"
 run verbose-times t_verbose_times "$GMW_FIXTURES/$tag"
 run help t_help
+run install t_install
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid
 run not-elf t_not_elf

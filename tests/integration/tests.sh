@@ -292,6 +292,32 @@ t_help() {
 	grep -q -- '--runtime-frames' "$T/out" && grep -q -- '--no-flight-recorder' "$T/out"
 }
 
+# make install (DESTDIR, PREFIX): the binary runs; gomapwatch(8) renders
+# and documents every option --help lists, and its exit status; the
+# systemd unit example is installed and systemd-analyze verify accepts it.
+t_install() {
+	local d=$T/root opt
+	make -s -C "$root" O="$(dirname "$GMW")" install DESTDIR="$d" PREFIX=/usr >"$T/log" 2>&1 ||
+		die "make install: $(tail -3 "$T/log")"
+	"$d/usr/sbin/gomapwatch" --version | grep -q '^gomapwatch ' || die "the installed binary does not run"
+	LC_ALL=C MANWIDTH=400 man -l "$d/usr/share/man/man8/gomapwatch.8" >"$T/man" 2>"$T/err" ||
+		die "gomapwatch(8) does not render: $(cat "$T/err")"
+	for opt in $("$GMW" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "$opt" "$T/man" || die "gomapwatch(8) lacks $opt"
+	done
+	grep -q '^EXIT STATUS$' "$T/man" && grep -qE '^ *EXAMPLES$' "$T/man" ||
+		die "gomapwatch(8) lacks EXIT STATUS or EXAMPLES"
+	grep -qE '^ +gomapwatch -p 4242 +# attach to a running service$' "$T/man" ||
+		die "the examples are not one per line"
+	# verify needs the ExecStart binary: the one just installed
+	sed "s#/usr/local/sbin/gomapwatch#$d/usr/sbin/gomapwatch#" \
+		"$d/usr/share/doc/gomapwatch/gomapwatch.service" >"$T/gomapwatch.service"
+	# and the manual page its Documentation= names: the one just installed
+	MANPATH=$d/usr/share/man systemd-analyze verify "$T/gomapwatch.service" >"$T/verify" 2>&1 ||
+		die "systemd-analyze verify: $(cat "$T/verify")"
+	[ ! -s "$T/verify" ] || die "systemd-analyze verify warns: $(cat "$T/verify")"
+}
+
 # expect_error PATTERN CMD...: non-zero exit, exactly one line on stderr
 expect_error() {
 	local pat=$1 status=0
