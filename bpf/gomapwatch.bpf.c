@@ -281,18 +281,7 @@ static __always_inline void rec__fill(struct gmw_rec *e, const struct gmw_inflig
 {
 	__u32 got = 0;
 
-	e->ts = r->ts;
-	e->map = r->map;
-	e->goid = r->goid;
-	e->ip = r->ip;
-	e->ret_ip = r->ret_ip;
-	e->mtype = r->mtype;
-	e->key[0] = r->key[0];
-	e->key[1] = r->key[1];
-	e->pid = r->pid;
-	e->tid = r->tid;
-	e->keyform = r->keyform;
-	e->key_kind = 0;
+	gmw_rec__from(e, r);
 	if (r->keyform == GMW_KEY_STR)
 		COPY_STR(e->key_data, GMW_REC_KEY_MAX, r->key[0], r->key[1], got);
 	e->key_len = got;

@@ -188,6 +188,27 @@ struct gmw_rec {
 };
 _Static_assert(sizeof(struct gmw_rec) == 96, "gmw_rec layout");
 
+/*
+ * A write in flight as a flight record, string bytes aside (the kernel
+ * copies them; the loader has none): one conversion for both sides.
+ */
+static inline void gmw_rec__from(struct gmw_rec *e, const struct gmw_inflight *r)
+{
+	e->ts = r->ts;
+	e->map = r->map;
+	e->goid = r->goid;
+	e->ip = r->ip;
+	e->ret_ip = r->ret_ip;
+	e->mtype = r->mtype;
+	e->key[0] = r->key[0];
+	e->key[1] = r->key[1];
+	e->pid = r->pid;
+	e->tid = r->tid;
+	e->keyform = r->keyform;
+	e->key_kind = 0;
+	e->key_len = 0;
+}
+
 struct gmw_ring {
 	__u64 head;		/* operations recorded on this CPU so far */
 	struct gmw_rec rec[GMW_REC_SLOTS];

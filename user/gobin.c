@@ -842,6 +842,11 @@ void gobin__print_name(const char *name, char *out, size_t len)
 		snprintf(out, len, "%.*s[...]%s", (int)(i - name), name, j + 1);
 }
 
+bool gobin__kind_whole(const struct gobin *b)
+{
+	return b->has_version && go_version__cmp(&b->ver, 1, 26, 0) >= 0;
+}
+
 bool gobin__swiss(const struct gobin *b)
 {
 	struct gofunc f;

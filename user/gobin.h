@@ -59,6 +59,8 @@ bool go_version__swiss(const struct go_version *v);
 
 /* Which map layout the binary uses: its version, else whether swiss-only code is linked. */
 bool gobin__swiss(const struct gobin *b);
+/* Go 1.26 on: a type's kind byte is the kind alone (before, flags shared it). */
+bool gobin__kind_whole(const struct gobin *b);
 
 /* Read len bytes at a link-time virtual address from the file. 0 or -1. */
 int gobin__read(const struct gobin *b, uint64_t vaddr, void *buf, size_t len);

@@ -279,7 +279,7 @@ static int start(struct session *s, char *err, size_t len)
 		.pid = s->tgt.pid,
 		.path = s->tgt.path,
 		.off = &s->off,
-		.kind_unmasked = s->bin.has_version && go_version__cmp(&s->bin.ver, 1, 26, 0) >= 0,
+		.kind_unmasked = gobin__kind_whole(&s->bin),
 		.stale_ns = env.stale_ms * 1000000ULL,
 		.plan = &s->plan,
 		.feat = &s->feat,

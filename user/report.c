@@ -479,9 +479,7 @@ static uint8_t key_kind(const struct report *r, uint64_t mtype, uint64_t bias)
 	if (gobin__read(r->src.bin, kt + 23, &kind, 1) &&
 	    gobin__read(r->src.bin, kt - bias + 23, &kind, 1))
 		return 0;
-	/* Go 1.26 made the byte the kind; before, flags shared it */
-	return r->src.bin->has_version && go_version__cmp(&r->src.bin->ver, 1, 26, 0) >= 0 ?
-	       kind : kind & 0x1f;
+	return gobin__kind_whole(r->src.bin) ? kind : kind & 0x1f;
 }
 
 /* A record's key as a conflict's side carries one. */

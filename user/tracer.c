@@ -486,10 +486,7 @@ int tracer__holding(void *tp, uint32_t pid, uint64_t goid, struct gmw_rec *out)
 		if (key.pid != pid || bpf_map_lookup_elem(fd, &key, &v) || v.goid != goid)
 			continue;
 		memset(out, 0, sizeof(*out));
-		out->ts = v.ts, out->map = v.map, out->goid = v.goid;
-		out->ip = v.ip, out->ret_ip = v.ret_ip, out->mtype = v.mtype;
-		out->key[0] = v.key[0], out->key[1] = v.key[1];
-		out->pid = v.pid, out->tid = v.tid, out->keyform = v.keyform;
+		gmw_rec__from(out, &v);
 		return 0;
 	}
 	return -1;
