@@ -16,6 +16,7 @@
 #include "offsets.h"
 #include "plan.h"
 #include "report.h"
+#include "sink.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -59,7 +60,9 @@ static const char doc[] =
 	"later with BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
 
-enum { OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE, OPT_ALL_FRAMES, OPT_NO_RECORDER };
+enum {
+	OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE, OPT_ALL_FRAMES, OPT_NO_RECORDER,
+};
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Attach to this running Go process (all its threads)" },
@@ -273,6 +276,16 @@ static uint64_t session_bias(void *ctx, uint32_t pid)
 	return bias;
 }
 
+/* The terminal's or the NDJSON output. */
+static int add_sinks(struct session *s, const struct report_src *src, char *err, size_t len)
+{
+	s->rep = report__new(src);
+	if (!s->rep || report__add_sink(s->rep, env.json ? sink_json__new(s->out) :
+							   sink_text__new(s->out)))
+		return snprintf(err, len, "out of memory"), -1;
+	return 0;
+}
+
 static int start(struct session *s, char *err, size_t len)
 {
 	struct tracer_cfg cfg = {
@@ -297,9 +310,8 @@ static int start(struct session *s, char *err, size_t len)
 		return -1;
 	s->t_loaded = now_s();
 	src.ctx = s->tr;
-	s->rep = report__new(s->out, env.json, &src);
-	if (!s->rep)
-		return snprintf(err, len, "out of memory"), -1;
+	if (add_sinks(s, &src, err, len))
+		return -1;
 	if (tracer__attach(s->tr, &s->plan, err, len))
 		return -1;
 	s->t_live = now_s();
@@ -383,7 +395,7 @@ static void watch(struct session *s)
 
 static void finish(struct session *s, double seconds)
 {
-	struct report_end end = { .seconds = seconds };
+	struct report_end end = { .seconds = seconds, .flush_ms = 5000 };
 	char status[128], buf[256];
 
 	tracer__counters(s->tr, end.counters);

@@ -5,13 +5,14 @@
 #include <time.h>
 #include "gokey.h"
 #include "gstack.h"
-#include "json.h"
 #include "report.h"
+#include "sink.h"
 
 #define MAX_KEYS 16
 #define FLIGHT_READ 512		/* records read from the rings on a fatal error */
 #define FLIGHT_SHOW 16		/* of which shown */
 #define CONFLICT_OPS 16		/* operations of recent conflicts remembered */
+#define MAX_SINKS 4
 
 /* A conflict by both sides' stacks: printed once, counted always. */
 struct distinct {
@@ -27,10 +28,11 @@ struct distinct {
 };
 
 struct report {
-	FILE *out;
-	bool json;
+	struct sink *sinks[MAX_SINKS];
+	int nsinks;
 	struct report_src src;
 	uint64_t t0;			/* CLOCK_MONOTONIC ns at start, as the kernel's */
+	int64_t wall;			/* Unix time - CLOCK_MONOTONIC, ns */
 	struct distinct *d;
 	int nd, cap;
 	int nfatal;
@@ -44,24 +46,33 @@ struct report {
 	int ncops;
 };
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct report *report__new(FILE *out, bool json, const struct report_src *src)
+const char *ev_type__name(enum ev_type t)
+{
+	static const char *const n[] = {
+		[EV_CONFLICT] = "conflict", [EV_FATAL] = "fatal", [EV_PANIC] = "panic",
+		[EV_FATALPANIC] = "fatalpanic", [EV_LOST] = "lost", [EV_SUMMARY] = "summary",
+	};
+
+	return t < sizeof(n) / sizeof(n[0]) ? n[t] : "?";
+}
+
+struct report *report__new(const struct report_src *src)
 {
 	struct report *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
-	r->out = out;
-	r->json = json;
 	r->src = *src;
-	r->t0 = mono_ns();
+	r->t0 = clock_ns(CLOCK_MONOTONIC);
+	r->wall = clock_ns(CLOCK_REALTIME) - r->t0;
 	if (src->flight)
 		r->flight = calloc(FLIGHT_READ, sizeof(*r->flight));
 	return r;
@@ -71,6 +82,8 @@ void report__free(struct report *r)
 {
 	if (!r)
 		return;
+	for (int i = 0; i < r->nsinks; i++)
+		r->sinks[i]->ops->free(r->sinks[i]);
 	for (int i = 0; i < r->nd; i++)
 		free(r->d[i].sig);
 	for (int i = 0; i < r->nseen; i++)
@@ -79,6 +92,30 @@ void report__free(struct report *r)
 	free(r->d);
 	free(r->flight);
 	free(r);
+}
+
+int report__add_sink(struct report *r, struct sink *s)
+{
+	if (!s)
+		return -1;
+	if (r->nsinks == MAX_SINKS) {
+		s->ops->free(s);
+		return -1;
+	}
+	r->sinks[r->nsinks++] = s;
+	return 0;
+}
+
+/* Every sink gets every event: op is the member of sink_ops to call. */
+#define each_sink(r, op, ev)						\
+	do {								\
+		for (int i_ = 0; i_ < (r)->nsinks; i_++)		\
+			(r)->sinks[i_]->ops->op((r)->sinks[i_], ev);	\
+	} while (0)
+
+static uint64_t unix_ns(const struct report *r, uint64_t mono)
+{
+	return mono + r->wall;
 }
 
 static const char *fn_name(const struct report *r, uint16_t fn)
@@ -121,165 +158,6 @@ static const char *base_name(const char *path)
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
-}
-
-/* --- text ------------------------------------------------------------- */
-
-static void text_frames(const struct report *r, const struct gstack *st)
-{
-	int shown = 0;
-
-	for (int i = 0; i < st->n; i++) {
-		const struct gframe *f = &st->f[i];
-
-		if (f->hidden)
-			continue;
-		fprintf(r->out, "      %s %s:%d%s\n", f->func, f->file, f->line,
-			f->inlined ? " (inlined)" : "");
-		shown++;
-	}
-	if (!shown)
-		fprintf(r->out, "      (stack unavailable)\n");
-	else if (st->truncated)
-		fprintf(r->out, "      ... (stack cut at %d frames)\n", GMW_STACK_MAX);
-	else if (st->left)
-		fprintf(r->out, "      ... (it left its write before its callers could be read)\n");
-	if (!st->created.pc)
-		return;
-	fprintf(r->out, "      created by %s", st->created.func);
-	if (st->parent_goid)
-		fprintf(r->out, " in goroutine %" PRIu64, st->parent_goid);
-	fprintf(r->out, " %s:%d\n", st->created.file, st->created.line);
-}
-
-static void text_key(const struct report *r, const struct gmw_key *k)
-{
-	char buf[256];
-	struct gokey v;
-
-	gokey__decode(k, &v);
-	if (v.repr == GK_NONE)
-		return;
-	gokey__text(&v, buf, sizeof(buf));
-	fprintf(r->out, ", key %s", buf);
-}
-
-static void text_side(const struct report *r, const char *what, const struct gmw_side *s,
-		      const struct gstack *st)
-{
-	if (s->fn == GMW_FN_UNSEEN) {
-		fprintf(r->out, "  %s: a write never seen entering (begun before attach, or its\n"
-			"      record lost); the map's write flag was set, so it was in progress\n", what);
-		return;
-	}
-	fprintf(r->out, "  %s: goroutine %" PRIu64 " [pid %u tid %u] in %s (%s", what,
-		(uint64_t)s->goid, s->pid, s->tid, fn_name(r, s->fn), op_name(s->op));
-	text_key(r, &s->key);
-	fprintf(r->out, ", write flag at entry %#x)\n", s->flag);
-	text_frames(r, st);
-}
-
-/* --- JSON ------------------------------------------------------------- */
-
-static void json_frame(yyjson_mut_doc *doc, yyjson_mut_val *o, const struct gframe *f)
-{
-	json__add_bytes(doc, o, "function", f->func, strlen(f->func));
-	json__add_bytes(doc, o, "file", f->file, strlen(f->file));
-	yyjson_mut_obj_add_int(doc, o, "line", f->line);
-}
-
-static void json_stack(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct gstack *st)
-{
-	yyjson_mut_val *arr = yyjson_mut_obj_add_arr(doc, obj, "stack");
-	char pc[24];
-
-	for (int i = 0; i < st->n; i++) {
-		const struct gframe *f = &st->f[i];
-		yyjson_mut_val *o;
-
-		if (f->hidden)
-			continue;
-		o = yyjson_mut_arr_add_obj(doc, arr);
-		json_frame(doc, o, f);
-		snprintf(pc, sizeof(pc), "%#" PRIx64, f->pc);
-		yyjson_mut_obj_add_strcpy(doc, o, "pc", pc);
-		yyjson_mut_obj_add_bool(doc, o, "inlined", f->inlined);
-	}
-	yyjson_mut_obj_add_bool(doc, obj, "stack_truncated", st->truncated);
-	if (st->left)
-		yyjson_mut_obj_add_bool(doc, obj, "left_before_stack_read", true);
-	if (!st->created.pc)
-		return;
-	obj = yyjson_mut_obj_add_obj(doc, obj, "created_by");
-	json_frame(doc, obj, &st->created);
-	if (st->parent_goid)
-		yyjson_mut_obj_add_uint(doc, obj, "goroutine", st->parent_goid);
-}
-
-/* "key": {"kind": "string", "value": "session-17"}; null where not shown */
-static void json_key(yyjson_mut_doc *doc, yyjson_mut_val *obj, const struct gmw_key *k)
-{
-	yyjson_mut_val *o;
-	struct gokey v;
-	char hex[24];
-
-	gokey__decode(k, &v);
-	if (v.repr == GK_NONE)
-		return;
-	o = yyjson_mut_obj_add_obj(doc, obj, "key");
-	yyjson_mut_obj_add_str(doc, o, "kind", v.kind);
-	switch (v.repr) {
-	case GK_STRING:
-		json__add_bytes(doc, o, "value", (const char *)v.str, v.len);
-		yyjson_mut_obj_add_uint(doc, o, "length", v.full_len);
-		yyjson_mut_obj_add_bool(doc, o, "truncated", v.len < v.full_len);
-		break;
-	case GK_INT:
-		yyjson_mut_obj_add_int(doc, o, "value", v.i);
-		break;
-	case GK_UINT:
-		yyjson_mut_obj_add_uint(doc, o, "value", v.u);
-		break;
-	case GK_HEX:
-		snprintf(hex, sizeof(hex), "%#" PRIx64, v.u);
-		yyjson_mut_obj_add_strcpy(doc, o, "value", hex);
-		break;
-	case GK_FLOAT:
-		yyjson_mut_obj_add_real(doc, o, "value", v.d);
-		break;
-	case GK_BOOL:
-		yyjson_mut_obj_add_bool(doc, o, "value", v.u);
-		break;
-	default:
-		yyjson_mut_obj_add_null(doc, o, "value");
-		yyjson_mut_obj_add_str(doc, o, "note", "not shown");
-	}
-}
-
-static yyjson_mut_val *json_side(const struct report *r, yyjson_mut_doc *doc,
-				 const struct gmw_side *s, const struct gstack *st)
-{
-	yyjson_mut_val *o = yyjson_mut_obj(doc);
-
-	yyjson_mut_obj_add_uint(doc, o, "goroutine", s->goid);
-	yyjson_mut_obj_add_uint(doc, o, "tid", s->tid);
-	yyjson_mut_obj_add_uint(doc, o, "pid", s->pid);
-	yyjson_mut_obj_add_str(doc, o, "function", fn_name(r, s->fn));
-	yyjson_mut_obj_add_str(doc, o, "op", op_name(s->op));
-	json_key(doc, o, &s->key);
-	yyjson_mut_obj_add_uint(doc, o, "write_flag", s->flag);
-	json_stack(doc, o, st);
-	return o;
-}
-
-static yyjson_mut_doc *json_start(const char *type, yyjson_mut_val **root)
-{
-	yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
-
-	*root = yyjson_mut_obj(doc);
-	yyjson_mut_doc_set_root(doc, *root);
-	yyjson_mut_obj_add_str(doc, *root, "type", type);
-	return doc;
 }
 
 /* --- conflicts -------------------------------------------------------- */
@@ -403,33 +281,36 @@ static void distinct__init(struct distinct *d, const char *kind, uint64_t map,
 			 d->top[1].func, base_name(d->top[1].file), d->top[1].line);
 }
 
-static void conflict__print(struct report *r, const struct gmw_conflict *c, const char *kind,
-			    const struct gstack *a, const struct gstack *b)
+/* One side as the model has it; k must outlive the side (its string). */
+static void side__model(const struct report *r, const struct gmw_side *s, const struct gstack *st,
+			struct ev_side *e)
 {
-	yyjson_mut_val *root, *sides;
-	yyjson_mut_doc *doc;
-	char map[24];
+	e->unseen = s->fn == GMW_FN_UNSEEN;
+	e->goid = s->goid;
+	e->pid = s->pid;
+	e->tid = s->tid;
+	e->function = fn_name(r, s->fn);
+	e->op = op_name(s->op);
+	gokey__decode(&s->key, &e->key);
+	e->write_flag = s->flag;
+	e->stack = st;
+}
 
-	snprintf(map, sizeof(map), "%#" PRIx64, (uint64_t)c->map);
-	if (!r->json) {
-		fprintf(r->out, "\n=== CONFLICT %s on map %s ===\n", kind, map);
-		text_side(r, "entering", &c->cur, a);
-		text_side(r, "already inside", &c->other, b);
-		if (c->other.fn != GMW_FN_UNSEEN)
-			fprintf(r->out, "  (goroutine %" PRIu64 " entered its write %.1f us before goroutine %" PRIu64 ")\n",
-			(uint64_t)c->other.goid, (c->cur.ts - c->other.ts) / 1000.0, (uint64_t)c->cur.goid);
-		fflush(r->out);
-		return;
-	}
-	doc = json_start("conflict", &root);
-	yyjson_mut_obj_add_str(doc, root, "kind", kind);
-	yyjson_mut_obj_add_strcpy(doc, root, "map", map);
-	if (c->other.fn != GMW_FN_UNSEEN)
-		yyjson_mut_obj_add_uint(doc, root, "overlap_ns", c->cur.ts - c->other.ts);
-	sides = yyjson_mut_obj_add_arr(doc, root, "sides");
-	yyjson_mut_arr_append(sides, json_side(r, doc, &c->cur, a));
-	yyjson_mut_arr_append(sides, json_side(r, doc, &c->other, b));
-	json__emit(doc, r->out);
+static void conflict__emit(struct report *r, const struct gmw_conflict *c,
+			   const struct distinct *d, const struct gstack *a, const struct gstack *b)
+{
+	struct ev_conflict e = {
+		.time_ns = unix_ns(r, c->cur.ts),
+		.kind = d->kind,
+		.map = c->map,
+		.title = d->title,
+		.has_overlap = c->other.fn != GMW_FN_UNSEEN,
+		.overlap_ns = c->cur.ts - c->other.ts,
+	};
+
+	side__model(r, &c->cur, a, &e.side[0]);
+	side__model(r, &c->other, b, &e.side[1]);
+	each_sink(r, conflict, &e);
 }
 
 static int conflict__report(struct report *r, const struct gmw_conflict *c)
@@ -458,7 +339,7 @@ static int conflict__report(struct report *r, const struct gmw_conflict *c)
 		conflict_op__note(r, &c->other, c->map);
 	if (fresh) {
 		distinct__init(d, kind, c->map, a, b, c->other.fn == GMW_FN_UNSEEN);
-		conflict__print(r, c, kind, a, b);
+		conflict__emit(r, c, d, a, b);
 	}
 out:
 	free(a);
@@ -589,80 +470,27 @@ static int flight__pick(struct report *r, const struct gmw_message *m, const str
 	return k;
 }
 
-static void flight__text(struct report *r, const struct gmw_message *m,
-			 const struct gmw_rec **e, int n, uint64_t map)
+/* The picked records as the model has them; keys must outlive ops. */
+static void flight__model(const struct report *r, const struct gmw_message *m,
+			  const struct gmw_rec **e, int n, struct ev_op *ops, struct gmw_key *keys)
 {
 	uint64_t bias = pid_bias(r, m->who.pid);
 
-	if (map)
-		fprintf(r->out, "  last map operations on map %#" PRIx64 " and by goroutine %" PRIu64
-			" before the crash, newest first:\n", map, (uint64_t)m->who.goid);
-	else
-		fprintf(r->out, "  last map operations in the process before the crash, newest first\n"
-			"  (goroutine %" PRIu64 "'s own was not traced: a read? --reads traces them):\n",
-			(uint64_t)m->who.goid);
 	for (int i = 0; i < n; i++) {
 		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;
-		struct gmw_key k;
-		struct gframe where;
-		struct gokey v;
-		char key[256] = "";
 
-		rec__key(r, e[i], bias, &k);
-		gokey__decode(&k, &v);
-		if (v.repr != GK_NONE) {
-			strcpy(key, " key ");
-			gokey__text(&v, key + 5, sizeof(key) - 5);
-		}
-		rec__where(r, e[i]->ret_ip, bias, &where);
-		fprintf(r->out, "    %9.3f ms before  goroutine %-6" PRIu64 " %-7s%s%s  %s %s:%d\n",
-			(m->who.ts - e[i]->ts) / 1e6, (uint64_t)e[i]->goid,
-			fi < 0 ? "?" : op_name(r->src.plan->fns[fi].op), key,
-			e[i]->map != map ? " (another map)" : "", where.func, base_name(where.file),
-			where.line);
-	}
-	if (!n)
-		fprintf(r->out, "    (none recorded)\n");
-}
-
-static void flight__json(struct report *r, yyjson_mut_doc *doc, yyjson_mut_val *root,
-			 const struct gmw_message *m, const struct gmw_rec **e, int n, uint64_t map)
-{
-	uint64_t bias = pid_bias(r, m->who.pid);
-	yyjson_mut_val *arr;
-	char hex[24];
-
-	if (map) {
-		snprintf(hex, sizeof(hex), "%#" PRIx64, map);
-		yyjson_mut_obj_add_strcpy(doc, root, "map", hex);
-	}
-	arr = yyjson_mut_obj_add_arr(doc, root, "recent_ops");
-	for (int i = 0; i < n; i++) {
-		yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr), *at;
-		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;
-		struct gframe where;
-		struct gmw_key k;
-
-		yyjson_mut_obj_add_uint(doc, o, "before_ns", m->who.ts - e[i]->ts);
-		yyjson_mut_obj_add_uint(doc, o, "goroutine", e[i]->goid);
-		yyjson_mut_obj_add_str(doc, o, "op", fi < 0 ? "?" : op_name(r->src.plan->fns[fi].op));
-		yyjson_mut_obj_add_str(doc, o, "function", fi < 0 ? "?" : r->src.plan->fns[fi].name);
-		snprintf(hex, sizeof(hex), "%#" PRIx64, (uint64_t)e[i]->map);
-		yyjson_mut_obj_add_strcpy(doc, o, "map", hex);
-		rec__key(r, e[i], bias, &k);
-		json_key(doc, o, &k);
-		rec__where(r, e[i]->ret_ip, bias, &where);
-		at = yyjson_mut_obj_add_obj(doc, o, "at");
-		json_frame(doc, at, &where);
+		ops[i].before_ns = m->who.ts - e[i]->ts;
+		ops[i].goid = e[i]->goid;
+		ops[i].map = e[i]->map;
+		ops[i].op = fi < 0 ? "?" : op_name(r->src.plan->fns[fi].op);
+		ops[i].function = fi < 0 ? "?" : r->src.plan->fns[fi].name;
+		rec__key(r, e[i], bias, &keys[i]);
+		gokey__decode(&keys[i], &ops[i].key);
+		rec__where(r, e[i]->ret_ip, bias, &ops[i].at);
 	}
 }
 
 /* --- fatal errors and panics ---------------------------------------- */
-
-static const char *message_type(uint32_t type)
-{
-	return type == GMW_EV_FATAL ? "fatal" : type == GMW_EV_PANIC ? "panic" : "fatalpanic";
-}
 
 /* Print a panic once per message and stack; a fatal error always. */
 static bool message__seen(struct report *r, const struct gmw_message *m, const struct gstack *st)
@@ -694,51 +522,32 @@ static bool message__seen(struct report *r, const struct gmw_message *m, const s
 	return false;
 }
 
-static void message__text(struct report *r, const struct gmw_message *m, const struct gstack *st)
+static enum ev_type message_type(uint32_t type)
 {
-	static const char *const title[] = {
-		[GMW_EV_FATAL] = "FATAL", [GMW_EV_PANIC] = "PANIC",
-		[GMW_EV_FATALPANIC] = "UNRECOVERED PANIC",
-	};
-
-	fprintf(r->out, "\n=== %s: ", title[m->type]);
-	for (uint32_t i = 0; i < m->len; i++)
-		fputc(m->msg[i] >= 0x20 && m->msg[i] < 0x7f ? m->msg[i] : '?', r->out);
-	fprintf(r->out, "%s ===\n", m->full_len > m->len ? "..." : "");
-	fprintf(r->out, "  goroutine %" PRIu64 " [pid %u tid %u] in %s\n", (uint64_t)m->who.goid,
-		m->who.pid, m->who.tid, fn_name(r, m->who.fn));
-	text_frames(r, st);
+	return type == GMW_EV_FATAL ? EV_FATAL : type == GMW_EV_PANIC ? EV_PANIC : EV_FATALPANIC;
 }
 
-static void message__print(struct report *r, const struct gmw_message *m, const struct gstack *st)
+static void message__emit(struct report *r, const struct gmw_message *m, const struct gstack *st)
 {
 	const struct gmw_rec *recent[FLIGHT_SHOW];
-	yyjson_mut_val *root;
-	yyjson_mut_doc *doc;
-	uint64_t map = 0;
-	int n = 0;
+	struct ev_op ops[FLIGHT_SHOW];
+	struct gmw_key keys[FLIGHT_SHOW];
+	struct ev_message e = {
+		.type = message_type(m->type),
+		.time_ns = unix_ns(r, m->who.ts),
+		.msg = m->msg,
+		.len = m->len,
+		.truncated = m->full_len > m->len,
+		.recorder = m->type == GMW_EV_FATAL && r->src.flight,
+		.recent = ops,
+	};
 
+	side__model(r, &m->who, st, &e.who);
 	/* the rings stopped at the fatal error: read them now, which restarts them */
 	if (m->type == GMW_EV_FATAL)
-		n = flight__pick(r, m, recent, &map);
-	if (!r->json) {
-		message__text(r, m, st);
-		if (m->type == GMW_EV_FATAL && r->src.flight)
-			flight__text(r, m, recent, n, map);
-		fflush(r->out);
-		return;
-	}
-	doc = json_start(message_type(m->type), &root);
-	json__add_bytes(doc, root, "message", m->msg, m->len);
-	yyjson_mut_obj_add_bool(doc, root, "truncated", m->full_len > m->len);
-	yyjson_mut_obj_add_uint(doc, root, "goroutine", m->who.goid);
-	yyjson_mut_obj_add_uint(doc, root, "tid", m->who.tid);
-	yyjson_mut_obj_add_uint(doc, root, "pid", m->who.pid);
-	yyjson_mut_obj_add_str(doc, root, "function", fn_name(r, m->who.fn));
-	json_stack(doc, root, st);
-	if (m->type == GMW_EV_FATAL && r->src.flight)
-		flight__json(r, doc, root, m, recent, n, map);
-	json__emit(doc, r->out);
+		e.nrecent = flight__pick(r, m, recent, &e.recent_map);
+	flight__model(r, m, recent, e.nrecent, ops, keys);
+	each_sink(r, message, &e);
 }
 
 static int message__report(struct report *r, const struct gmw_message *m)
@@ -759,7 +568,7 @@ static int message__report(struct report *r, const struct gmw_message *m)
 	if (m->type != GMW_EV_FATAL && message__seen(r, m, st))
 		r->msg_repeats++;
 	else
-		message__print(r, m, st);
+		message__emit(r, m, st);
 	free(st);
 	return 0;
 }
@@ -803,23 +612,14 @@ int report__event(struct report *r, const void *data, size_t size)
 /* Something was dropped (never silently): n of what, and why. */
 void report__lost(struct report *r, uint64_t n, const char *what)
 {
-	yyjson_mut_val *root;
-	yyjson_mut_doc *doc;
+	struct ev_lost e = { .time_ns = clock_ns(CLOCK_REALTIME), .count = n, .what = what };
 
 	r->lost += n;
-	if (!r->json) {
-		fprintf(r->out, "gomapwatch: lost %" PRIu64 " %s\n", n, what);
-		return;
-	}
-	doc = json_start("lost", &root);
-	yyjson_mut_obj_add_uint(doc, root, "count", n);
-	yyjson_mut_obj_add_str(doc, root, "what", what);
-	json__emit(doc, r->out);
+	each_sink(r, lost, &e);
 }
 
 /* --- the summary: where to fix it ------------------------------------ */
 
-#define SITE_CREATED 4
 
 /* One pair of lines on one map: distinct stacks that meet at the same lines. */
 struct site {
@@ -827,7 +627,7 @@ struct site {
 	char key[600];			/* kind and both lines, either way round */
 	uint64_t count, first_ts, last_ts;
 	uint64_t map_total;		/* conflicts on its map, all pairs */
-	struct gframe created[SITE_CREATED];
+	struct gframe created[EV_CREATED_MAX];
 	int ncreated;
 };
 
@@ -859,7 +659,7 @@ static void site__add_created(struct site *s, const struct gframe *c)
 	for (int i = 0; i < s->ncreated; i++)
 		if (s->created[i].line == c->line && !strcmp(s->created[i].func, c->func))
 			return;
-	if (s->ncreated < SITE_CREATED)
+	if (s->ncreated < EV_CREATED_MAX)
 		s->created[s->ncreated++] = *c;
 }
 
@@ -946,134 +746,87 @@ static double since_start(const struct report *r, uint64_t ts)
 	return ts > r->t0 ? (ts - r->t0) / 1e9 : 0;
 }
 
-static void sites__text(const struct report *r, const struct site *s, int n)
+/* The sites as the model's pairs. */
+static struct ev_pair *pairs__model(const struct report *r, const struct site *s, int n)
 {
-	if (n)
-		fprintf(r->out, "where to fix it, per map (most conflicts first):\n");
-	for (int i = 0; i < n; i++) {
-		if (!i || s[i].d->map != s[i - 1].d->map)
-			fprintf(r->out, "  map %#" PRIx64 ": %" PRIu64 " conflicts\n", s[i].d->map,
-				s[i].map_total);
-		fprintf(r->out, "    %" PRIu64 "x  %s\n", s[i].count, s[i].d->title);
-		fprintf(r->out, "          first %.1f s, last %.1f s after start", since_start(r, s[i].first_ts),
-			since_start(r, s[i].last_ts));
-		for (int k = 0; k < s[i].ncreated; k++)
-			fprintf(r->out, "%s %s %s:%d", k ? "," : "; goroutines created by",
-				s[i].created[k].func, base_name(s[i].created[k].file), s[i].created[k].line);
-		fputc('\n', r->out);
+	struct ev_pair *p = calloc(n ? n : 1, sizeof(*p));
+
+	for (int i = 0; p && i < n; i++) {
+		p[i] = (struct ev_pair){
+			.map = s[i].d->map, .map_total = s[i].map_total,
+			.kind = s[i].d->kind, .title = s[i].d->title, .count = s[i].count,
+			.first_s = since_start(r, s[i].first_ts),
+			.last_s = since_start(r, s[i].last_ts),
+			.lines = { s[i].d->top[0], s[i].d->top[1] },
+			.ncreated = s[i].ncreated,
+		};
+		memcpy(p[i].created, s[i].created, sizeof(p[i].created));
 	}
+	return p;
 }
 
-static void sites__json(const struct report *r, yyjson_mut_doc *doc, yyjson_mut_val *root,
-			const struct site *s, int n)
+static struct ev_count *counts__model(const struct report *r)
 {
-	yyjson_mut_val *maps = yyjson_mut_obj_add_arr(doc, root, "maps"), *m = NULL, *pairs = NULL;
-	char hex[24];
+	struct ev_count *c = calloc(r->nd ? r->nd : 1, sizeof(*c));
+	uint64_t f, l;
 
-	for (int i = 0; i < n; i++) {
-		yyjson_mut_val *o, *c;
-
-		if (!i || s[i].d->map != s[i - 1].d->map) {
-			m = yyjson_mut_arr_add_obj(doc, maps);
-			snprintf(hex, sizeof(hex), "%#" PRIx64, s[i].d->map);
-			yyjson_mut_obj_add_strcpy(doc, m, "map", hex);
-			yyjson_mut_obj_add_uint(doc, m, "conflicts", s[i].map_total);
-			pairs = yyjson_mut_obj_add_arr(doc, m, "pairs");
-		}
-		o = yyjson_mut_arr_add_obj(doc, pairs);
-		yyjson_mut_obj_add_str(doc, o, "kind", s[i].d->kind);
-		yyjson_mut_obj_add_uint(doc, o, "count", s[i].count);
-		yyjson_mut_obj_add_real(doc, o, "first_s", since_start(r, s[i].first_ts));
-		yyjson_mut_obj_add_real(doc, o, "last_s", since_start(r, s[i].last_ts));
-		c = yyjson_mut_obj_add_arr(doc, o, "lines");
-		json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].d->top[0]);
-		json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].d->top[1]);
-		c = yyjson_mut_obj_add_arr(doc, o, "created_by");
-		for (int k = 0; k < s[i].ncreated; k++)
-			json_frame(doc, yyjson_mut_arr_add_obj(doc, c), &s[i].created[k]);
+	for (int i = 0; c && i < r->nd; i++) {
+		c[i].title = r->d[i].title;
+		distinct__stats(r, &r->d[i], &c[i].count, &f, &l);
 	}
+	return c;
 }
 
-static void summary__text(const struct report *r, const struct report_end *e)
+/* What the sinks that leave the process did: sent, dropped. */
+static int sinks__stats(struct report *r, struct ev_sink_stats *st)
 {
-	const uint64_t *c = e->counters;
-	struct site *s;
 	int n = 0;
 
-	fprintf(r->out, "\n--- gomapwatch summary (%.1f s) ---\n", e->seconds);
-	fprintf(r->out, "map writes traced: %" PRIu64 " (exits seen %" PRIu64
-		", restarts after stack growth %" PRIu64 ")\n",
-		c[GMW_C_WRITE_ENTER], c[GMW_C_WRITE_EXIT], c[GMW_C_REENTER]);
-	if (c[GMW_C_READ])
-		fprintf(r->out, "map reads checked: %" PRIu64 "\n", c[GMW_C_READ]);
-	fprintf(r->out, "conflicts: %" PRIu64 " (%d distinct)\n", c[GMW_C_CONFLICT], r->nd);
-	s = sites__build(r, &n);
-	if (s)
-		sites__text(r, s, n);
-	free(s);
-	fprintf(r->out, "fatal errors: %d; repeated panics (counted, not printed): %" PRIu64 "\n",
-		r->nfatal, r->msg_repeats);
-	fprintf(r->out, "entries whose exit never came: %" PRIu64 " aged out, %" PRIu64
-		" cleared by a panic (of %" PRIu64 " panics), %d still open\n",
-		c[GMW_C_AGED], c[GMW_C_PANIC_CLEAR], c[GMW_C_PANIC], e->unfinished);
-	fprintf(r->out, "lost: %" PRIu64 " alert records, %" PRIu64 " untracked writes, %" PRIu64
-		" conflicts unreported (stack-pair table full)\n",
-		c[GMW_C_LOST], c[GMW_C_TRACK_FULL], c[GMW_C_PAIRS_FULL]);
-	if (e->target_status)
-		fprintf(r->out, "target: %s\n", e->target_status);
-	fflush(r->out);
+	for (int i = 0; i < r->nsinks; i++)
+		if (r->sinks[i]->ops->stats && r->sinks[i]->ops->stats(r->sinks[i], &st[n]))
+			n++;
+	return n;
 }
 
-static void summary__json(const struct report *r, const struct report_end *e)
+void report__flush(struct report *r, int deadline_ms)
 {
-	const uint64_t *c = e->counters;
-	yyjson_mut_val *root, *arr;
-	yyjson_mut_doc *doc = json_start("summary", &root);
-	struct site *s;
-	int n = 0;
-
-	yyjson_mut_obj_add_real(doc, root, "seconds", e->seconds);
-	yyjson_mut_obj_add_uint(doc, root, "writes", c[GMW_C_WRITE_ENTER]);
-	yyjson_mut_obj_add_uint(doc, root, "write_exits", c[GMW_C_WRITE_EXIT]);
-	yyjson_mut_obj_add_uint(doc, root, "reentries", c[GMW_C_REENTER]);
-	yyjson_mut_obj_add_uint(doc, root, "reads", c[GMW_C_READ]);
-	yyjson_mut_obj_add_uint(doc, root, "conflicts", c[GMW_C_CONFLICT]);
-	yyjson_mut_obj_add_int(doc, root, "distinct_conflicts", r->nd);
-	arr = yyjson_mut_obj_add_arr(doc, root, "conflict_counts");
-	for (int i = 0; i < r->nd; i++) {
-		yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr);
-		uint64_t cnt, f, l;
-
-		distinct__stats(r, &r->d[i], &cnt, &f, &l);
-		json__add_bytes(doc, o, "conflict", r->d[i].title, strlen(r->d[i].title));
-		yyjson_mut_obj_add_uint(doc, o, "count", cnt);
-	}
-	s = sites__build(r, &n);
-	if (s)
-		sites__json(r, doc, root, s, n);
-	free(s);
-	yyjson_mut_obj_add_int(doc, root, "fatal_errors", r->nfatal);
-	yyjson_mut_obj_add_uint(doc, root, "repeated_panics", r->msg_repeats);
-	yyjson_mut_obj_add_uint(doc, root, "aged_out", c[GMW_C_AGED]);
-	yyjson_mut_obj_add_uint(doc, root, "cleared_by_panic", c[GMW_C_PANIC_CLEAR]);
-	yyjson_mut_obj_add_int(doc, root, "unfinished", e->unfinished);
-	yyjson_mut_obj_add_uint(doc, root, "lost", c[GMW_C_LOST]);
-	yyjson_mut_obj_add_uint(doc, root, "untracked", c[GMW_C_TRACK_FULL]);
-	yyjson_mut_obj_add_uint(doc, root, "unreported_pairs_full", c[GMW_C_PAIRS_FULL]);
-	yyjson_mut_obj_add_uint(doc, root, "panics", c[GMW_C_PANIC]);
-	yyjson_mut_obj_add_uint(doc, root, "other_side_left", c[GMW_C_STACK_MOVED]);
-	yyjson_mut_obj_add_uint(doc, root, "stack_local_writes", c[GMW_C_STACK_LOCAL]);
-	if (e->target_status)
-		yyjson_mut_obj_add_str(doc, root, "target", e->target_status);
-	json__emit(doc, r->out);
+	for (int i = 0; i < r->nsinks; i++)
+		if (r->sinks[i]->ops->flush)
+			r->sinks[i]->ops->flush(r->sinks[i], deadline_ms);
 }
 
 void report__summary(struct report *r, const struct report_end *e)
 {
-	if (r->json)
-		summary__json(r, e);
-	else
-		summary__text(r, e);
+	struct ev_sink_stats st[MAX_SINKS];
+	struct ev_summary sum = {
+		.time_ns = clock_ns(CLOCK_REALTIME),
+		.seconds = e->seconds,
+		.counters = e->counters,
+		.distinct = r->nd,
+		.fatal_errors = r->nfatal,
+		.repeated_panics = r->msg_repeats,
+		.unfinished = e->unfinished,
+		.target_status = e->target_status,
+		.budget = e->budget,
+		.sinks = st,
+	};
+	struct site *s = sites__build(r, &sum.npairs);
+	struct ev_pair *pairs = s ? pairs__model(r, s, sum.npairs) : NULL;
+	struct ev_count *counts = counts__model(r);
+
+	if (!pairs)
+		sum.npairs = 0;
+	if (!counts)
+		sum.distinct = 0;
+	sum.pairs = pairs;
+	sum.counts = counts;
+	/* what the summary says was sent is what was sent by the end */
+	report__flush(r, e->flush_ms);
+	sum.nsinks = sinks__stats(r, st);
+	each_sink(r, summary, &sum);
+	free(pairs);
+	free(counts);
+	free(s);
 }
 
 int report__nconflicts(const struct report *r)

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the user sees: conflicts, fatal errors, panics, lost events and the
- * summary, as text blocks or as one JSON object per line. Stacks are
- * symbolized from the binary's pclntab.
+ * From the alert ring to the report model: records are decoded, their
+ * stacks symbolized from the binary's pclntab, conflicts deduplicated, and
+ * each resulting event (event.h) handed to every sink (sink.h).
  */
 #ifndef GOMAPWATCH_REPORT_H
 #define GOMAPWATCH_REPORT_H
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "event.h"
 #include "gobin.h"
 #include "gomapwatch.h"
 #include "plan.h"
@@ -34,15 +35,23 @@ struct report_end {
 	int unfinished;			/* write entries never exited */
 	double seconds;
 	const char *target_status;	/* "exited with status 2", or NULL */
+	struct ev_budget budget;
+	int flush_ms;			/* how long sinks may take to send what they hold */
 };
 
 struct report;
+struct sink;
 
-struct report *report__new(FILE *out, bool json, const struct report_src *src);
+struct report *report__new(const struct report_src *src);
+/* s is the report's from now on, freed with it; 0, or -1 (s freed too). */
+int report__add_sink(struct report *r, struct sink *s);
 /* One record from the alert ring. */
 int report__event(struct report *r, const void *data, size_t size);
 /* n of what were dropped: said at once, as a line or a "lost" event. */
 void report__lost(struct report *r, uint64_t n, const char *what);
+/* Sinks send what they hold, waiting at most deadline_ms. */
+void report__flush(struct report *r, int deadline_ms);
+/* Flushes the sinks first, so the summary tells what they sent. */
 void report__summary(struct report *r, const struct report_end *end);
 /* Distinct conflicts and fatal errors reported so far. */
 int report__nconflicts(const struct report *r);
