@@ -24,9 +24,11 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -s
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lz
 # STATIC=1 (set by `make static`): linked -static against Debian's archives
 # and the yyjson one scripts/install-static.sh builds into $(O)/yyjson.
-# libcurl stays out: no code calls it, and its static archive would bring
-# a TLS stack along.
+# libcurl stays out: its static archive would bring a TLS stack along, so
+# user/otlp_none.c stands in for user/otlp.c there and refuses --otlp.
+OTLP_OUT := user/otlp_none.c
 ifeq ($(STATIC),1)
+OTLP_OUT := user/otlp.c
 PKGS := $(filter-out yyjson libcurl,$(PKGS))
 CFLAGS += -I$(O)/yyjson
 LDLIBS := -static $(shell pkg-config --static --libs $(PKGS) 2>/dev/null)
@@ -36,7 +38,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 	      -Wall -Wno-unused-function
 
 # Modules that need neither libbpf nor root; unit tests link against these.
-LIB_SRCS := $(filter-out user/main.c user/tracer.c,$(wildcard user/*.c))
+LIB_SRCS := $(filter-out user/main.c user/tracer.c $(OTLP_OUT),$(wildcard user/*.c))
 LIB_OBJS := $(LIB_SRCS:user/%.c=$(O)/user/%.o)
 APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
