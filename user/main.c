@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "report.h"
 #include "sink.h"
+#include "sink_otlp.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -29,6 +30,9 @@ static struct env {
 	const char *output;
 	long stale_ms;
 	char **cmd;
+	const char *otlp, *service_name;
+	const char *otlp_headers[16];
+	int notlp_headers;
 } env = { .stale_ms = 10000 };
 
 static volatile sig_atomic_t exiting, nsignals;
@@ -62,6 +66,7 @@ static const char doc[] =
 
 enum {
 	OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE, OPT_ALL_FRAMES, OPT_NO_RECORDER,
+	OPT_OTLP, OPT_OTLP_HEADER, OPT_SERVICE_NAME,
 };
 
 static const struct argp_option options[] = {
@@ -72,6 +77,15 @@ static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per line for every event" },
 	{ "output", 'o', "FILE", 0, "Write events to FILE instead of stdout" },
 	{ "reads", OPT_READS, NULL, 0, "Also watch reads and iteration (more overhead)" },
+	{ "otlp", OPT_OTLP, "URL", 0,
+	  "Also send every event as an OpenTelemetry log record to the collector at URL "
+	  "(OTLP/HTTP, e.g. http://127.0.0.1:4318; /v1/logs is added). Sent in the "
+	  "background in batches, retried while the collector is away; what cannot be "
+	  "sent is counted in the summary" },
+	{ "otlp-header", OPT_OTLP_HEADER, "K=V", 0,
+	  "Send this HTTP header with every OTLP request (authentication); repeatable" },
+	{ "service-name", OPT_SERVICE_NAME, "NAME", 0,
+	  "OTLP service.name (default: the binary's file name)" },
 	{ "runtime-frames", OPT_ALL_FRAMES, NULL, 0,
 	  "Show every frame of a stack: the runtime's own and compiler-made wrappers, "
 	  "which are hidden as in Go's tracebacks" },
@@ -131,6 +145,21 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_NO_RECORDER:
 		env.no_recorder = true;
 		break;
+	case OPT_OTLP:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			argp_error(state, "--otlp: expected an http:// or https:// URL, got %s", arg);
+		env.otlp = arg;
+		break;
+	case OPT_OTLP_HEADER:
+		if (env.notlp_headers == 16)
+			argp_error(state, "--otlp-header: at most 16");
+		if (!strchr(arg, '=') || arg[0] == '=')
+			argp_error(state, "--otlp-header: expected K=V, got %s", arg);
+		env.otlp_headers[env.notlp_headers++] = arg;
+		break;
+	case OPT_SERVICE_NAME:
+		env.service_name = arg;
+		break;
 	case OPT_EXIT_PROBES:
 		if (strcmp(arg, "auto") && strcmp(arg, "ret"))
 			argp_error(state, "--exit-probes: expected auto or ret, got %s", arg);
@@ -147,6 +176,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!!env.pid + !!env.cmd + !!env.binary != 1)
 			argp_error(state, "give one of -p PID, -b PATH or -- CMD [ARGS...]");
+		if ((env.notlp_headers || env.service_name) && !env.otlp)
+			argp_error(state, "--otlp-header and --service-name go with --otlp URL");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -276,14 +307,26 @@ static uint64_t session_bias(void *ctx, uint32_t pid)
 	return bias;
 }
 
-/* The terminal's or the NDJSON output. */
+/* The terminal's or NDJSON output, and the collector's beside it. */
 static int add_sinks(struct session *s, const struct report_src *src, char *err, size_t len)
 {
+	struct sink_otlp_cfg oc = {
+		.net = { .url = env.otlp, .headers = env.otlp_headers,
+			 .nheaders = env.notlp_headers },
+		.service_name = env.service_name,
+		.exe_path = s->tgt.path,
+		.go_version = s->bin.has_version ? s->bin.ver.raw : NULL,
+	};
+	struct sink *o;
+
 	s->rep = report__new(src);
 	if (!s->rep || report__add_sink(s->rep, env.json ? sink_json__new(s->out) :
 							   sink_text__new(s->out)))
 		return snprintf(err, len, "out of memory"), -1;
-	return 0;
+	if (!env.otlp)
+		return 0;
+	o = sink_otlp__new(&oc, err, len);
+	return o ? report__add_sink(s->rep, o) : -1;
 }
 
 static int start(struct session *s, char *err, size_t len)
