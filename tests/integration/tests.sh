@@ -826,3 +826,151 @@ t_traceback_compare() {
 	done
 	[ ${#bad[@]} -eq 0 ] || die "$bin: the stacks differ from the runtime's traceback: ${bad[*]}"
 }
+
+# A loopback port nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# produced EV: how many OTLP records gomapwatch made, one per NDJSON event
+produced() { jq -s 'length' "$1"; }
+
+# dropped ERR: what gomapwatch said it dropped in all at exit (0 if nothing)
+dropped() { sed -nE 's/^gomapwatch: otlp: ([0-9]+) records dropped in all.*/\1/p' "$1" | awk '{ n += $1 } END { print n + 0 }'; }
+
+# One racy run under --otlp: the Collector holds the conflict as a log record
+# with its attributes, both goroutines the fixture printed, its resource.
+otlp_once() {
+	local fx=$1 port=$2 col=$3 status=0 pid rec
+	"$GMW" --json -o "$T/ev" -d 30 --otlp "http://127.0.0.1:$port" --service-name racy-svc \
+		--otlp-header X-Gomapwatch-Test=1 -- "$fx/racy" >"$T/out" 2>"$T/err" || status=$?
+	check_racy_events "$T/ev" "$T/out"
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	# the summary is the last record gomapwatch sends: the file exporter
+	# writes it out within its flush interval
+	for ((i = 0; i < 100; i++)); do
+		otelcol_records "$col" | jq -c --argjson p "$pid" 'select(.resource["process.pid"] == $p)' >"$T/recs"
+		grep -q '"gomapwatch.summary"' "$T/recs" && break
+		sleep 0.1
+	done
+	rec=$(jq -c 'select(.eventName == "gomapwatch.conflict")' "$T/recs" | sed -n 1p)
+	[ -n "$rec" ] || die "the collector has no conflict record: $(head -c 600 "$T/recs")"
+	echo "$rec" | jq -e --slurpfile ids <(goids "$T/out" | jq -s .) --arg exe "$fx/racy" '
+		.severityText == "ERROR" and .severityNumber == 17
+		and .attributes["event.name"] == "gomapwatch.conflict"
+		and .attributes["gomapwatch.conflict.kind"] == "write/write"
+		and (.attributes["gomapwatch.entering.goroutine.id"] as $a
+			| .attributes["gomapwatch.inside.goroutine.id"] as $b
+			| $a != $b and ($ids[0] | index($a)) != null and ($ids[0] | index($b)) != null)
+		and .attributes["gomapwatch.entering.function"] == "runtime.mapassign_fast64"
+		and (.attributes["gomapwatch.entering.key"] | test("^[0-9]+$"))
+		and (.attributes["exception.stacktrace"] | test("main.writer\\(...\\)\n\t.*tests/go/racy/main.go:[0-9]+"))
+		and (.attributes["gomapwatch.inside.stacktrace"] | test("^goroutine [0-9]+ \\[running\\]:\nmain.writer"))
+		and .attributes["code.function.name"] == "main.writer"
+		and .resource["service.name"] == "racy-svc"
+		and .resource["process.executable.path"] == $exe
+		and (.resource["process.runtime.version"] | startswith("go1."))
+		and (.resource["host.name"] | length > 0)' >/dev/null ||
+		die "conflict record: $rec"
+	# the fatal error, when racy died of one, is FATAL
+	if [ -n "$(events "$T/ev" fatal)" ]; then
+		jq -e -s 'map(select(.eventName == "gomapwatch.fatal" and .severityText == "FATAL"
+			and (.body | startswith("fatal error: concurrent map")))) | length == 1' "$T/recs" >/dev/null ||
+			die "no FATAL record: $(jq -c '{eventName, severityText, body}' "$T/recs")"
+	fi
+	# every event gomapwatch wrote to its NDJSON reached the collector
+	[ "$(jq -s length "$T/recs")" -eq "$(produced "$T/ev")" ] ||
+		die "$(produced "$T/ev") events, $(jq -s length "$T/recs") records received"
+	events "$T/ev" summary | jq -e '.otlp.dropped == 0 and .otlp.sent > 0' >/dev/null ||
+		die "summary: $(events "$T/ev" summary | jq -c .otlp)"
+	[ "$status" -ne 0 ] || [ -z "$(events "$T/ev" fatal)" ] || die "exit status $status"
+}
+
+# --otlp against a real OpenTelemetry Collector (tests/otelcol).
+t_otlp() {
+	local fx=$1 port
+	port=$(free_port)
+	otelcol_start "$port" "$T/col"
+	rate "racy reported to the collector" 5 4 otlp_once "$fx" "$port" "$T/col"
+	otelcol_records "$T/col" | jq -c 'select(.eventName == "gomapwatch.conflict") | {severityText,
+		body, resource: .resource["service.name"], entering: .attributes["gomapwatch.entering.goroutine.id"],
+		inside: .attributes["gomapwatch.inside.goroutine.id"]}' | sed -n 1p
+	otelcol_stop
+}
+
+# wait_conflicts EV N: until EV holds N conflict events
+wait_conflicts() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(events "$1" conflict | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	die "fewer than $2 conflicts in $1 after 30 s"
+}
+
+# The collector stopped mid-run and started again: gomapwatch keeps tracing
+# (-b: a racy process before, one during, one after), and every record it
+# made was received or said to be dropped, none silently lost.
+t_otlp_restart() {
+	local fx=$1 port g recs made drop
+	port=$(free_port)
+	otelcol_start "$port" "$T/col"
+	"$GMW" -b "$fx/racy" --json -o "$T/ev" --otlp "http://127.0.0.1:$port" 2>"$T/err" &
+	g=$!
+	sleep 2
+	# a key type each: distinct stack pairs, each reported once
+	"$fx/racy" -kind fast64 >"$T/out.1" 2>&1 || true
+	wait_conflicts "$T/ev" 1
+	otelcol_stop
+	"$fx/racy" -kind faststr >"$T/out.2" 2>&1 || true
+	wait_conflicts "$T/ev" 2
+	sleep 1
+	grep -q 'otlp: collector .* unreachable' "$T/err" || die "no word of the collector's absence: $(cat "$T/err")"
+	otelcol_start "$port" "$T/col"
+	"$fx/racy" -kind fast32 >"$T/out.3" 2>&1 || true
+	wait_conflicts "$T/ev" 3
+	kill -0 "$g" || die "gomapwatch stopped"
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	sleep 1
+	otelcol_stop
+	recs=$(otelcol_records "$T/col" | jq -s length)
+	made=$(produced "$T/ev")
+	drop=$(dropped "$T/err")
+	echo "records made $made, received $recs, dropped $drop"
+	[ $((recs + drop)) -eq "$made" ] || die "$made made, $recs received, $drop said dropped"
+	for i in 1 2 3; do
+		otelcol_records "$T/col" | jq -e -s --argjson p "$(awk '$1 == "pid" { print $2 }' "$T/out.$i")" \
+			'any(.[]; .eventName == "gomapwatch.conflict" and .resource["process.pid"] == $p)' >/dev/null ||
+			[ "$i" -eq 2 ] || die "no conflict record from racy $i"
+	done
+	grep -q 'otlp: collector reachable again' "$T/err" || die "no word of the collector's return: $(cat "$T/err")"
+}
+
+# No collector at all: a warning, tracing as usual, every record counted dropped.
+t_otlp_unreachable() {
+	local fx=$1 port status=0 t0
+	port=$(free_port)
+	t0=$(date +%s)
+	"$GMW" --json -o "$T/ev" -d 30 --otlp "http://127.0.0.1:$port" -- "$fx/racy" \
+		>"$T/out" 2>"$T/err" || status=$?
+	echo "exited $status after $(($(date +%s) - t0)) s"
+	check_racy_events "$T/ev" "$T/out"
+	grep -q "otlp: collector http://127.0.0.1:$port/v1/logs unreachable" "$T/err" ||
+		die "no warning: $(cat "$T/err")"
+	[ "$(dropped "$T/err")" -eq "$(produced "$T/ev")" ] ||
+		die "$(produced "$T/ev") records made, $(dropped "$T/err") said dropped: $(cat "$T/err")"
+	events "$T/ev" summary | jq -e '.otlp.sent == 0' >/dev/null
+}
+
+# Bad --otlp input: refused before anything is attached or started.
+t_otlp_bad_args() {
+	local fx=$1
+	expect_status 64 "$GMW" --otlp ftp://x -- "$fx/racy" 2>"$T/err"
+	grep -q 'otlp' "$T/err"
+	expect_status 64 "$GMW" --otlp-header X=1 -- "$fx/racy" 2>"$T/err"
+	grep -q 'go with --otlp' "$T/err"
+	expect_status 64 "$GMW" --otlp http://127.0.0.1:1 --otlp-header novalue -- "$fx/racy" 2>"$T/err"
+	grep -q 'K=V' "$T/err"
+	[ ! -s "$T/out" ]
+}
