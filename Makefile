@@ -43,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
-	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man otelcol
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
@@ -84,9 +84,15 @@ unit: fixtures
 	$(Q)set -e; for t in $(UNIT_BINS); do \
 		GMW_FIXTURES=$(abspath $(O)/fixtures) $$t; done
 
-integration: fixtures
+# The tests' OpenTelemetry Collector: a Go module of its own (tests/otelcol),
+# fetched through the Go module proxy on a first build, kept while current.
+otelcol: deps
+	$(Q)scripts/build-otelcol.sh $(O)/otelcol
+
+integration: fixtures otelcol
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)GMW=$(abspath $(O)/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		OTELCOL=$(abspath $(O)/otelcol/otelcol) \
 		tests/integration/run.sh
 
 test: deps
