@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build a test tool that is its own Go module (tests/otelcol)
+# Build a test tool that is its own Go module (tests/otelcol, tests/k8scheck)
 # into OUTDIR/NAME. Its go.mod and go.sum are committed: a fresh machine
 # fetches exactly those versions through the Go module proxy, nothing else.
 # A binary newer than the module's sources (and this script) is kept.

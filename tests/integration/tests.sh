@@ -379,6 +379,34 @@ t_otelcol() {
 		die "the records are not the two requests posted"
 }
 
+# k8scheck_refuses FILE PATTERN: the checker exits 1 with an error matching
+# PATTERN
+k8scheck_refuses() {
+	local st=0
+	"$K8SCHECK" "$1" 2>"$T/err" || st=$?
+	[ "$st" -eq 1 ] || die "k8scheck $1 exited $st, want 1: $(cat "$T/err")"
+	grep -qE "$2" "$T/err" || die "k8scheck: '$(cat "$T/err")' does not match '$2'"
+	cat "$T/err"
+}
+
+# examples/deploy/gomapwatch-daemonset.yaml is an apps/v1 DaemonSet, field
+# for field (strict, as the API server validates), with what gomapwatch
+# needs on a node (tests/k8scheck); and the checker can fail: a misspelled
+# field and a missing capability are refused.
+t_daemonset() {
+	local y=$root/examples/deploy/gomapwatch-daemonset.yaml f
+	: "${K8SCHECK:?set K8SCHECK to the checker (scripts/build-k8scheck.sh)}"
+	"$K8SCHECK" "$y" || die "k8scheck refuses the example"
+	sed 's/^\( *\)hostPID: true$/\1hostPid: true/' "$y" >"$T/hostpid.yaml"
+	sed '/^ *- SYS_PTRACE$/d' "$y" >"$T/nocap.yaml"
+	# a copy equal to the example would prove nothing
+	for f in hostpid nocap; do
+		! cmp -s "$y" "$T/$f.yaml" || die "$f.yaml: the example no longer has what it breaks"
+	done
+	k8scheck_refuses "$T/hostpid.yaml" 'unknown field "spec\.template\.spec\.hostPid"'
+	k8scheck_refuses "$T/nocap.yaml" 'capability SYS_PTRACE not added'
+}
+
 # expect_error PATTERN CMD...: non-zero exit, exactly one line on stderr
 expect_error() {
 	local pat=$1 status=0
