@@ -45,7 +45,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
-	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man otelcol k8scheck
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
@@ -86,9 +86,19 @@ unit: fixtures
 	$(Q)set -e; for t in $(UNIT_BINS); do \
 		GMW_FIXTURES=$(abspath $(O)/fixtures) $$t; done
 
-integration: fixtures
+# The tests' OpenTelemetry Collector and Kubernetes manifest checker: Go
+# modules of their own (tests/otelcol, tests/k8scheck), fetched through the
+# Go module proxy on a first build, kept while current.
+otelcol: deps
+	$(Q)scripts/build-otelcol.sh $(O)/otelcol
+
+k8scheck: deps
+	$(Q)scripts/build-k8scheck.sh $(O)/k8scheck
+
+integration: fixtures otelcol k8scheck
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)GMW=$(abspath $(O)/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		OTELCOL=$(abspath $(O)/otelcol/otelcol) K8SCHECK=$(abspath $(O)/k8scheck/k8scheck) \
 		tests/integration/run.sh
 
 test: deps

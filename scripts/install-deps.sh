@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(clang llvm make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
-      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq golang-1.19-go time help2man systemd man-db)
+      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq curl golang-1.19-go time help2man systemd man-db)
 
 missing=()
 for p in "${PKGS[@]}" libyyjson-dev; do

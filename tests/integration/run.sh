@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration tests: real Go fixtures, real uprobes, assertions on what the
 # user sees (NDJSON and text output, exit statuses). Needs root.
-# Environment: GMW (the gomapwatch binary), GMW_FIXTURES (scripts/build-fixtures.sh).
+# Environment: GMW (the gomapwatch binary), GMW_FIXTURES (scripts/build-fixtures.sh),
+# OTELCOL (scripts/build-otelcol.sh), K8SCHECK (scripts/build-k8scheck.sh).
 # Under CI=true a skipped test is a failure: CI machines can run them all.
 set -uo pipefail
 
@@ -15,6 +16,8 @@ failed=()
 
 # shellcheck source=lib.sh
 . "$here/lib.sh"
+# shellcheck source=otelcol.sh
+. "$here/otelcol.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip_or_fail "integration tests need root (uprobes, BPF)"
@@ -62,6 +65,8 @@ run probes-gone t_probes_gone "$GMW_FIXTURES/$tag"
 run verbose-times t_verbose_times "$GMW_FIXTURES/$tag"
 run help t_help
 run install t_install
+run otelcol t_otelcol
+run daemonset t_daemonset
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid
 run not-elf t_not_elf

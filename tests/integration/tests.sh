@@ -318,6 +318,95 @@ t_install() {
 	[ ! -s "$T/verify" ] || die "systemd-analyze verify warns: $(cat "$T/verify")"
 }
 
+# otlp_sample: an OTLP/JSON logs request as gomapwatch's exporter would
+# make one: every kind of attribute value, eventName, times as strings
+otlp_sample() {
+	cat <<-'JSON'
+	{"resourceLogs": [{"resource": {"attributes": [
+	  {"key": "service.name", "value": {"stringValue": "my-service"}},
+	  {"key": "host.name", "value": {"stringValue": "node-1"}}]},
+	 "scopeLogs": [{"scope": {"name": "gomapwatch", "version": "0.1"},
+	  "logRecords": [{
+	   "timeUnixNano": "1764614400123456789",
+	   "severityNumber": 13, "severityText": "WARN",
+	   "eventName": "gomapwatch.conflict",
+	   "body": {"stringValue": "write/write on map 0xc000123456"},
+	   "attributes": [
+	    {"key": "map", "value": {"stringValue": "0xc000123456"}},
+	    {"key": "goroutine", "value": {"intValue": "22"}},
+	    {"key": "inlined", "value": {"boolValue": true}},
+	    {"key": "ratio", "value": {"doubleValue": 0.5}},
+	    {"key": "frames", "value": {"arrayValue": {"values": [
+	     {"stringValue": "main.handle"}, {"intValue": "80"}]}}},
+	    {"key": "key", "value": {"kvlistValue": {"values": [
+	     {"key": "kind", "value": {"stringValue": "string"}},
+	     {"key": "value", "value": {"stringValue": "user424"}}]}}}]}]}]}]}
+	JSON
+}
+
+# post_logs PORT FILE: one OTLP/JSON logs request, accepted whole
+post_logs() {
+	local code
+	code=$(curl -s -o "$T/response" -w '%{http_code}' --max-time 10 -X POST \
+		-H 'Content-Type: application/json' --data @"$2" "http://127.0.0.1:$1/v1/logs")
+	[ "$code" = 200 ] || die "POST /v1/logs: $code $(cat "$T/response")"
+}
+
+# The tests' collector (otelcol.sh) as gomapwatch will meet it: a logs
+# request posted by hand comes out of otelcol_records field for field,
+# eventName included; stopped and started again on the same port and
+# directory, it takes requests again and keeps what it had.
+t_otelcol() {
+	local port=${GMW_OTELCOL_PORT:-14318} t0
+	otlp_sample >"$T/sample.json"
+	otelcol_start "$port" "$T/col"
+	post_logs "$port" "$T/sample.json"
+	otelcol_stop
+	t0=$(date +%s%N)
+	otelcol_start "$port" "$T/col"
+	echo "restarted in $((($(date +%s%N) - t0) / 1000000)) ms"
+	post_logs "$port" "$T/sample.json"
+	otelcol_stop
+	otelcol_records "$T/col" >"$T/records"
+	cat "$T/records"
+	jq -e -s 'length == 2 and .[0] == .[1] and (.[0] | .eventName == "gomapwatch.conflict"
+		and .timeUnixNano == "1764614400123456789" and .severityNumber == 13
+		and .severityText == "WARN" and .body == "write/write on map 0xc000123456"
+		and .attributes == {map: "0xc000123456", goroutine: 22, inlined: true, ratio: 0.5,
+			frames: ["main.handle", 80], key: {kind: "string", value: "user424"}}
+		and .resource == {"service.name": "my-service", "host.name": "node-1"}
+		and .scope == {name: "gomapwatch", version: "0.1"})' "$T/records" >/dev/null ||
+		die "the records are not the two requests posted"
+}
+
+# k8scheck_refuses FILE PATTERN: the checker exits 1 with an error matching
+# PATTERN
+k8scheck_refuses() {
+	local st=0
+	"$K8SCHECK" "$1" 2>"$T/err" || st=$?
+	[ "$st" -eq 1 ] || die "k8scheck $1 exited $st, want 1: $(cat "$T/err")"
+	grep -qE "$2" "$T/err" || die "k8scheck: '$(cat "$T/err")' does not match '$2'"
+	cat "$T/err"
+}
+
+# examples/deploy/gomapwatch-daemonset.yaml is an apps/v1 DaemonSet, field
+# for field (strict, as the API server validates), with what gomapwatch
+# needs on a node (tests/k8scheck); and the checker can fail: a misspelled
+# field and a missing capability are refused.
+t_daemonset() {
+	local y=$root/examples/deploy/gomapwatch-daemonset.yaml f
+	: "${K8SCHECK:?set K8SCHECK to the checker (scripts/build-k8scheck.sh)}"
+	"$K8SCHECK" "$y" || die "k8scheck refuses the example"
+	sed 's/^\( *\)hostPID: true$/\1hostPid: true/' "$y" >"$T/hostpid.yaml"
+	sed '/^ *- SYS_PTRACE$/d' "$y" >"$T/nocap.yaml"
+	# a copy equal to the example would prove nothing
+	for f in hostpid nocap; do
+		! cmp -s "$y" "$T/$f.yaml" || die "$f.yaml: the example no longer has what it breaks"
+	done
+	k8scheck_refuses "$T/hostpid.yaml" 'unknown field "spec\.template\.spec\.hostPid"'
+	k8scheck_refuses "$T/nocap.yaml" 'capability SYS_PTRACE not added'
+}
+
 # expect_error PATTERN CMD...: non-zero exit, exactly one line on stderr
 expect_error() {
 	local pat=$1 status=0
