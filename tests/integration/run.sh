@@ -49,6 +49,7 @@ while read -r tag version; do
 	run "$tag-read-write" t_read_write "$fx"
 	run "$tag-reads-locked" t_reads "$fx"
 	run "$tag-kernel-fallbacks" t_kernel_fallbacks "$fx"
+	run "$tag-otlp" t_otlp "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
@@ -67,6 +68,9 @@ run help t_help
 run install t_install
 run otelcol t_otelcol
 run daemonset t_daemonset
+run otlp-collector-restart t_otlp_restart "$GMW_FIXTURES/$tag"
+run otlp-collector-unreachable t_otlp_unreachable "$GMW_FIXTURES/$tag"
+run otlp-bad-arguments t_otlp_bad_args "$GMW_FIXTURES/$tag"
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid
 run not-elf t_not_elf
