@@ -34,6 +34,14 @@ struct report_end {
 	int unfinished;			/* write entries never exited */
 	double seconds;
 	const char *target_status;	/* "exited with status 2", or NULL */
+	/* --max-overhead; without one: duty 1, windows 1, no estimates */
+	double budget;			/* percent of the target's CPU; 0: none */
+	bool sampled;			/* over budget: the probes were attached in windows */
+	double duty;			/* seconds with the map probes attached / seconds watched */
+	int windows;			/* times the map probes were attached (1: all along) */
+	double overhead;		/* estimated cost to the target, percent of its CPU; < 0: unknown */
+	double full_overhead;		/* what full tracing costs, last estimate, percent; < 0: unknown */
+	uint64_t forgotten;		/* writes still inside when their window closed: forgotten */
 };
 
 struct report;
