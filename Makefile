@@ -44,7 +44,7 @@ APP_OBJS := $(O)/user/main.o $(O)/user/tracer.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
-.PHONY: all deps fixtures unit integration test demo bench bench-startup large clean install \
+.PHONY: all deps fixtures unit integration test demo bench bench-budget bench-startup large clean install \
 	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man otelcol k8scheck
 all: $(O)/gomapwatch
 
@@ -136,6 +136,12 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures
 	$(Q)bench/run.sh $(abspath $(O))
+
+# --max-overhead on the net/http fixture under load: throughput plain, in
+# full and under a 5% budget; how soon a recurring race is reported.
+bench-budget: deps
+	$(Q)$(MAKE) --no-print-directory all fixtures
+	$(Q)bench/budget.sh $(abspath $(O))
 
 # A large real Go server (caddy, ~80 MB with DWARF), from the Go module proxy.
 large:

@@ -46,6 +46,7 @@ enum gmw_counter {
 	GMW_C_PANIC,		/* runtime.gopanic calls (recovered ones included) */
 	GMW_C_STACK_MOVED,	/* conflicts whose other side left before its stack was read */
 	GMW_C_STACK_LOCAL,	/* writes to maps on the writer's own stack: not tracked */
+	GMW_C_STEPPED,		/* hits on points the kernel single-steps (--max-overhead) */
 	GMW_C__MAX,
 };
 
@@ -77,6 +78,12 @@ enum gmw_keyform {
 };
 #define GMW_F_KEY(form)			((form) << 1)
 #define GMW_FLAGS_KEY(flags)		(((flags) >> 1) & 3)
+/*
+ * The point is single-stepped, several times the cost of an emulated one: its
+ * hits are counted (GMW_C_STEPPED) for --max-overhead's estimate. Only a
+ * cookie carries it; no program is made for it.
+ */
+#define GMW_F_STEPPED			0x8
 /*
  * Registers by number: x86-64 rax rbx rcx rdx rsi rdi rbp rsp r8..r15 as
  * 0..15; arm64 x0..x30 as 0..30. GMW_REG_NONE: the exit does not know.

@@ -98,11 +98,13 @@ struct ev_sink_stats {
 
 /* Sampling under a CPU budget (--max-overhead). */
 struct ev_budget {
-	double percent;		/* the budget; 0: none */
-	bool sampled;		/* tracing was in windows at some time */
-	double duty;		/* traced time / run time */
-	int windows;
-	double overhead;	/* estimated cost of full tracing, percent of the target's CPU */
+	double percent;		/* the budget; 0: none (the rest unset) */
+	bool sampled;		/* the probes were attached in windows at some time */
+	double duty;		/* seconds with the map probes attached / seconds watched */
+	int windows;		/* times the map probes were attached (1: all along) */
+	double overhead;	/* the run's estimated cost, percent of the target's CPU; < 0: unknown */
+	double full;		/* what full tracing costs, last estimate, percent; < 0: unknown */
+	uint64_t forgotten;	/* writes still inside when their window closed */
 };
 
 struct ev_summary {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bpflog.h"
+#include "budget.h"
 #include "gobin.h"
 #include "inspect.h"
 #include "kfeat.h"
@@ -29,6 +30,8 @@ static struct env {
 	int verbose;
 	const char *output;
 	long stale_ms;
+	double max_overhead;		/* percent; 0: no budget */
+	bool max_overhead_set;
 	char **cmd;
 	const char *otlp, *service_name;
 	const char *otlp_headers[16];
@@ -60,6 +63,11 @@ static const char doc[] =
 	"  gomapwatch inspect ./server         # what would be probed; attaches nothing\n"
 	"  gomapwatch inspect --kernel         # what this kernel offers gomapwatch\n"
 	"\n"
+	"A run nothing ends (-p or -b without -d) holds the probes' cost under 5%\n"
+	"of the target's CPU time (--max-overhead): when full tracing would cost\n"
+	"more, the map probes are attached for part of every 10 s only, and it says\n"
+	"so. A command started under watch, or a run with -d, is traced in full.\n"
+	"\n"
 	"With -- CMD, gomapwatch exits with CMD's exit status. Runs on Linux 5.8 or\n"
 	"later with BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
@@ -67,6 +75,7 @@ static const char doc[] =
 enum {
 	OPT_READS = 0x100, OPT_EXIT_PROBES, OPT_STALE, OPT_ALL_FRAMES, OPT_NO_RECORDER,
 	OPT_OTLP, OPT_OTLP_HEADER, OPT_SERVICE_NAME,
+	OPT_MAX_OVERHEAD,
 };
 
 static const struct argp_option options[] = {
@@ -94,6 +103,11 @@ static const struct argp_option options[] = {
 	  "a fatal error); it costs a few percent of a traced operation (make bench)" },
 	{ "exit-probes", OPT_EXIT_PROBES, "MODE", 0,
 	  "Exit probe placement: auto (the write-flag check) or ret (every RET)" },
+	{ "max-overhead", OPT_MAX_OVERHEAD, "PERCENT", 0,
+	  "Hold what the probes cost the target under PERCENT of its CPU time: past "
+	  "it, trace in windows, part of every 10 s (fatal errors are always caught). "
+	  "Default 5 when nothing ends the run (-p or -b without -d), else off; "
+	  "0 or off: always trace in full" },
 	{ "stale-ms", OPT_STALE, "MS", 0,
 	  "A write with no exit after MS ms is forgotten (default 10000: on a loaded "
 	  "machine a goroutine can wait seconds inside a write)" },
@@ -110,6 +124,39 @@ static int parse_number(const char *s, double *out)
 	errno = 0;
 	*out = strtod(s, &end);
 	return errno || end == s || *end || *out <= 0 ? -1 : 0;
+}
+
+/* PERCENT, PERCENT% or off (0) */
+static int parse_percent(const char *s, double *out)
+{
+	char *end;
+
+	if (!strcmp(s, "off"))
+		return *out = 0, 0;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (end != s && *end == '%')
+		end++;
+	return errno || end == s || *end || !(*out >= 0 && *out <= 100) ? -1 : 0;
+}
+
+/* Sending to a collector with no end set: a fleet's run, for weeks. */
+static bool exports_unattended(void)
+{
+	return env.otlp && !env.duration;
+}
+
+/*
+ * The budget when none is given. Where nobody watches the run end (no -d,
+ * no command of ours: a service attached with -p or -b, as the systemd
+ * unit does), the probes must not cost the service more than a little. A
+ * bounded run, or a command started under watch, is traced in full.
+ */
+static double max_overhead_default(void)
+{
+	if (exports_unattended() || (!env.duration && !env.cmd))
+		return BUDGET_DEFAULT;
+	return 0;
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
@@ -170,6 +217,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --stale-ms: %s", arg);
 		env.stale_ms = v;
 		break;
+	case OPT_MAX_OVERHEAD:
+		if (parse_percent(arg, &env.max_overhead))
+			argp_error(state, "--max-overhead: expected a percentage of the target's CPU "
+				   "time from 0 to 100, or off; got %s", arg);
+		env.max_overhead_set = true;
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument: %s (put the command after --)", arg);
 		break;
@@ -178,6 +231,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give one of -p PID, -b PATH or -- CMD [ARGS...]");
 		if ((env.notlp_headers || env.service_name) && !env.otlp)
 			argp_error(state, "--otlp-header and --service-name go with --otlp URL");
+		if (!env.max_overhead_set)
+			env.max_overhead = max_overhead_default();
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -245,6 +300,10 @@ struct session {
 	struct report *rep;
 	FILE *out;
 	bool bin_open;
+	struct budget budget;		/* --max-overhead */
+	struct budget_ops bops;
+	struct trap_cost trap;
+	struct cpu_meter cpu;
 };
 
 static uint16_t host_machine(void)
@@ -340,6 +399,7 @@ static int start(struct session *s, char *err, size_t len)
 		.plan = &s->plan,
 		.feat = &s->feat,
 		.no_recorder = env.no_recorder,
+		.budget = env.max_overhead > 0,
 	};
 	struct report_src src = {
 		.bin = &s->bin, .plan = &s->plan, .all_frames = env.all_frames,
@@ -409,6 +469,61 @@ static void say_drops(struct session *s, uint64_t seen[GMW_C__MAX])
 	}
 }
 
+static bool budget_sample(void *ctx, double *probe_s, double *cpu_s)
+{
+	struct session *s = ctx;
+	struct probe_hits h;
+
+	if (target__cpu(&s->tgt, &s->cpu, cpu_s))
+		return false;
+	tracer__hits(s->tr, &h);
+	*probe_s = budget__cost(&s->trap, &h);
+	return true;
+}
+
+static void budget_entries_off(void *ctx)
+{
+	tracer__stop_entries(((struct session *)ctx)->tr);
+}
+
+static void budget_exits_off(void *ctx)
+{
+	tracer__stop_exits(((struct session *)ctx)->tr);
+}
+
+static int budget_resume(void *ctx)
+{
+	struct session *s = ctx;
+	char err[256];
+
+	if (!tracer__resume(s->tr, err, sizeof(err)))
+		return 0;
+	if (!target__gone(&s->tgt))
+		fprintf(stderr, "gomapwatch: cannot attach the probes again: %s\n", err);
+	return -1;
+}
+
+/*
+ * What a hit costs is timed here, once; without that, the design's
+ * figures for this kind of machine (DESIGN.md, "Probe points").
+ */
+static void budget_start(struct session *s)
+{
+	s->bops = (struct budget_ops){
+		.ctx = s, .sample = budget_sample, .entries_off = budget_entries_off,
+		.exits_off = budget_exits_off, .resume = budget_resume,
+	};
+	if (env.max_overhead > 0 && tracer__calibrate(s->tr, &s->trap))
+		s->trap = (struct trap_cost){ .emulated_ns = 1000, .stepped_ns = 10000 };
+	if (env.verbose && env.max_overhead > 0)
+		fprintf(stderr, "gomapwatch: a probe hit costs %.2f us emulated, %.1f us "
+			"single-stepped (%s)\n", s->trap.emulated_ns / 1e3, s->trap.stepped_ns / 1e3,
+			s->trap.calibrated ? "timed here" : "not timed here: the design's figures");
+	budget__init(&s->budget, env.max_overhead, &s->bops, now_s());
+	s->budget.verbose = env.verbose;
+	budget__env(&s->budget, getenv("GOMAPWATCH_WINDOWS"));
+}
+
 static void watch(struct session *s)
 {
 	double t0 = now_s(), purged = t0;
@@ -420,7 +535,11 @@ static void watch(struct session *s)
 		/* -d: stop on time, not up to a poll interval late */
 		if (env.duration && (env.duration - (now_s() - t0)) * 1e3 < wait_ms)
 			wait_ms = (env.duration - (now_s() - t0)) * 1e3;
+		if (budget__wait(&s->budget, now_s()) * 1e3 < wait_ms)
+			wait_ms = budget__wait(&s->budget, now_s()) * 1e3;
 		if (tracer__poll(s->tr, wait_ms > 0 ? wait_ms : 0) < 0)
+			break;
+		if (budget__step(&s->budget, now_s()) < 0)
 			break;
 		if (now_s() - purged >= 1) {
 			tracer__purge(s->tr, env.stale_ms * 1000000ULL);
@@ -436,11 +555,49 @@ static void watch(struct session *s)
 	tracer__drain(s->tr);
 }
 
+static void say_budget(const struct ev_budget *b)
+{
+	fprintf(stderr, "gomapwatch: budget %g%% of the target's CPU: ", b->percent);
+	if (b->sampled)
+		fprintf(stderr, "sampled, the probes attached %.1f%% of the time in %d windows, ",
+			b->duty * 100, b->windows);
+	else
+		fprintf(stderr, "traced in full, ");
+	if (b->overhead < 0)
+		fprintf(stderr, "cost not estimated (the target hardly ran)");
+	else
+		fprintf(stderr, "estimated cost %.1f%% (full tracing ~%.0f%%)", b->overhead,
+			b->full < 0 ? b->overhead : b->full);
+	fprintf(stderr, "; %llu writes inside when their window closed, forgotten\n",
+		(unsigned long long)b->forgotten);
+}
+
+static void budget_end(struct session *s, struct ev_budget *b)
+{
+	struct budget_result r;
+
+	if (env.max_overhead <= 0)
+		return;
+	budget__end(&s->budget, now_s(), &r);
+	*b = (struct ev_budget){
+		.percent = env.max_overhead,
+		.sampled = r.sampled,
+		.duty = r.duty,
+		.windows = r.windows,
+		.overhead = r.overhead < 0 ? -1 : r.overhead * 100,
+		.full = r.full < 0 ? -1 : r.full * 100,
+		.forgotten = tracer__forgotten(s->tr),
+	};
+	if (env.verbose)
+		say_budget(b);
+}
+
 static void finish(struct session *s, double seconds)
 {
 	struct report_end end = { .seconds = seconds, .flush_ms = 5000 };
 	char status[128], buf[256];
 
+	budget_end(s, &end.budget);
 	tracer__counters(s->tr, end.counters);
 	end.unfinished = tracer__unfinished(s->tr);
 	if (s->tgt.exited) {
@@ -486,6 +643,7 @@ static void cleanup(struct session *s)
 {
 	tracer__destroy(s->tr);
 	report__free(s->rep);
+	cpu_meter__free(&s->cpu);
 	plan__free(&s->plan);
 	if (s->bin_open)
 		gobin__close(&s->bin);
@@ -588,6 +746,7 @@ int main(int argc, char **argv)
 		say_attach_times(&s);
 	learn_bias(&s);
 	print_banner(&s);
+	budget_start(&s);
 	t0 = now_s();
 	watch(&s);
 	stopped = exiting ? stop_at : now_s();

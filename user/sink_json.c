@@ -233,7 +233,11 @@ static void json_budget(yyjson_mut_doc *doc, yyjson_mut_val *root, const struct 
 	yyjson_mut_obj_add_bool(doc, o, "sampled", b->sampled);
 	yyjson_mut_obj_add_real(doc, o, "duty_cycle", b->duty);
 	yyjson_mut_obj_add_int(doc, o, "windows", b->windows);
-	yyjson_mut_obj_add_real(doc, o, "full_overhead_percent", b->overhead);
+	if (b->overhead >= 0)
+		yyjson_mut_obj_add_real(doc, o, "overhead_percent", b->overhead);
+	if (b->full >= 0)
+		yyjson_mut_obj_add_real(doc, o, "full_overhead_percent", b->full);
+	yyjson_mut_obj_add_uint(doc, o, "forgotten", b->forgotten);
 }
 
 static void json_sinks(yyjson_mut_doc *doc, yyjson_mut_val *root, const struct ev_summary *sum)

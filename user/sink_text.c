@@ -158,14 +158,19 @@ static void text_budget(FILE *out, const struct ev_budget *b)
 {
 	if (!b->percent)
 		return;
-	if (!b->sampled) {
-		fprintf(out, "CPU budget %.1f%%: held with full tracing (estimated cost %.1f%%)\n",
-			b->percent, b->overhead);
-		return;
-	}
-	fprintf(out, "CPU budget %.1f%%: sampled, traced %.0f%% of the time in %d windows "
-		"(full tracing would cost ~%.1f%%)\n", b->percent, b->duty * 100, b->windows,
-		b->overhead);
+	fprintf(out, "CPU budget %g%%: ", b->percent);
+	if (b->sampled)
+		fprintf(out, "sampled, the probes attached %.1f%% of the time in %d windows", b->duty * 100,
+			b->windows);
+	else
+		fprintf(out, "traced in full");
+	if (b->overhead >= 0)
+		fprintf(out, ", estimated cost %.1f%% of the target's CPU (full tracing ~%.0f%%)",
+			b->overhead, b->full < 0 ? b->overhead : b->full);
+	if (b->forgotten)
+		fprintf(out, "; %" PRIu64 " writes still inside when their window closed, forgotten",
+			b->forgotten);
+	fputc('\n', out);
 }
 
 static void text_sinks(FILE *out, const struct ev_summary *sum)

@@ -32,6 +32,19 @@ int target__release(struct target *t, char *err, size_t errlen);
 bool target__gone(struct target *t);
 /* Load bias of a PIE binary in process pid, from where the code at vaddr is mapped (0 if not yet). */
 uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr);
+/*
+ * The CPU time of the traced processes, added up as they come and go:
+ * with -b every process running the binary, those seen at each look.
+ */
+struct cpu_meter {
+	struct proc_cpu *seen;
+	int n;
+	uint64_t total_ns;
+};
+
+/* Seconds of CPU time (user and system) so far; 0, or -1 once it is gone. */
+int target__cpu(const struct target *t, struct cpu_meter *m, double *s);
+void cpu_meter__free(struct cpu_meter *m);
 /* "exited with status 2", "killed by signal 9 (Killed)" */
 void target__describe(const struct target *t, char *buf, size_t len);
 /* gomapwatch's own exit code for a child's status: its code, or 128 + signal */

@@ -15,10 +15,24 @@
 #include "tracer.h"
 #include "uprobe_multi.h"
 
+/*
+ * What a link is for, in the order links are attached: the ways out of a
+ * write before any way in. --max-overhead's windows take the entries
+ * away first and the ways out after; the fatal probes stay (they cost
+ * nothing until the runtime dies, and then they are what tells why).
+ */
+enum link_class {
+	LC_RELEASE,	/* exits and gopanic: they end a write */
+	LC_FATAL,	/* runtime.fatal, throw, fatalpanic */
+	LC_ENTRY,	/* write entries, reads, iteration */
+};
+#define LC_ALL	((1u << LC_RELEASE) | (1u << LC_FATAL) | (1u << LC_ENTRY))
+
 /* One link: a perf-event uprobe, or a uprobe_multi link's fd. */
 struct tlink {
 	struct bpf_link *link;
 	int fd;
+	enum link_class cls;
 };
 
 struct tracer {
@@ -28,8 +42,11 @@ struct tracer {
 	int nlinks;
 	pid_t pid;
 	const char *path;
+	const struct plan *plan;
 	struct kfeat feat;
 	uint64_t aged;		/* records purged here because their exit never came */
+	uint64_t forgotten;	/* writes inside when their window closed */
+	int stats_fd;		/* the kernel's per-program run time, while held */
 };
 
 static void set_rodata(struct gomapwatch_bpf *skel, const struct tracer_cfg *cfg)
@@ -64,6 +81,20 @@ static struct bpf_program *role_prog(struct gomapwatch_bpf *s, enum probe_role r
 	return NULL;
 }
 
+static enum link_class point_class(const struct probe_point *pp)
+{
+	switch (pp->role) {
+	case ROLE_WRITE_EXIT:
+	case ROLE_PANIC:
+		return LC_RELEASE;
+	case ROLE_FATAL:
+	case ROLE_FATALPANIC:
+		return LC_FATAL;
+	default:
+		return LC_ENTRY;
+	}
+}
+
 static uint64_t point_cookie(const struct hooked_fn *f, const struct probe_point *pp)
 {
 	uint8_t flags = f->owner ? GMW_F_OWNER : 0;
@@ -73,6 +104,22 @@ static uint64_t point_cookie(const struct hooked_fn *f, const struct probe_point
 	if (pp->role == ROLE_READ)
 		flags = 0;
 	return GMW_COOKIE(flags | GMW_F_KEY(f->keyform), GMW_REG_NONE);
+}
+
+/* Does the point's program count its single-stepped hits (GMW_C_STEPPED)? */
+static bool counts_stepped(const struct tracer *t, const struct probe_point *pp)
+{
+	return t->feat.has[KF_COOKIE] && (pp->role == ROLE_WRITE_ENTER ||
+					  pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_READ);
+}
+
+/* The cookie a link gives its point: what the program must know, and how it traps. */
+static uint64_t link_cookie(const struct tracer *t, const struct hooked_fn *f,
+			    const struct probe_point *pp)
+{
+	uint64_t c = point_cookie(f, pp);
+
+	return counts_stepped(t, pp) && !pp->emulated ? c | GMW_F_STEPPED : c;
 }
 
 /*
@@ -120,6 +167,24 @@ static int choose_programs(struct tracer *t, const struct plan *p, char *err, si
 	return 0;
 }
 
+/*
+ * --max-overhead: the calibration's program, and the kernel's count of
+ * runs and run time per program (a global switch, on while the fd is held).
+ */
+static int budget_setup(struct tracer *t, char *err, size_t errlen)
+{
+	struct bpf_program *calib = t->skel->progs.calib;
+
+	bpf_program__set_autoload(calib, true);
+	if (t->feat.has[KF_UPROBE_MULTI])
+		bpf_program__set_expected_attach_type(calib, GMW_TRACE_UPROBE_MULTI);
+	t->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (t->stats_fd < 0)
+		return snprintf(err, errlen, "--max-overhead: the kernel does not time BPF programs "
+				"(BPF_ENABLE_STATS: %s)", strerror(errno)), -errno;
+	return 0;
+}
+
 int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_fn fn,
 		 void *ctx, char *err, size_t errlen)
 {
@@ -130,7 +195,9 @@ int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_
 		return -ENOMEM;
 	t->pid = cfg->pid;
 	t->path = cfg->path;
+	t->plan = cfg->plan;
 	t->feat = *cfg->feat;
+	t->stats_fd = -1;
 	t->skel = gomapwatch_bpf__open();
 	if (!t->skel) {
 		ret = -errno;
@@ -139,6 +206,8 @@ int tracer__open(struct tracer **tp, const struct tracer_cfg *cfg, tracer_event_
 	}
 	set_rodata(t->skel, cfg);
 	ret = choose_programs(t, cfg->plan, err, errlen);
+	if (!ret && cfg->budget)
+		ret = budget_setup(t, err, errlen);
 	if (ret)
 		goto fail;
 	ret = gomapwatch_bpf__load(t->skel);
@@ -161,22 +230,16 @@ fail:
 	return ret;
 }
 
-/* Does a hit here release a write (an exit, or a panic abandoning one)? */
-static bool releases(const struct probe_point *pp)
+static void link_add(struct tracer *t, struct bpf_link *link, int fd, enum link_class cls)
 {
-	return pp->role == ROLE_WRITE_EXIT || pp->role == ROLE_PANIC;
-}
-
-static void link_add(struct tracer *t, struct bpf_link *link, int fd)
-{
-	t->links[t->nlinks++] = (struct tlink){ .link = link, .fd = fd };
+	t->links[t->nlinks++] = (struct tlink){ .link = link, .fd = fd, .cls = cls };
 }
 
 static int attach_point(struct tracer *t, const struct hooked_fn *f,
 			const struct probe_point *pp, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts,
-		    .bpf_cookie = t->feat.has[KF_COOKIE] ? point_cookie(f, pp) : 0);
+		    .bpf_cookie = t->feat.has[KF_COOKIE] ? link_cookie(t, f, pp) : 0);
 	struct bpf_link *link;
 
 	link = bpf_program__attach_uprobe_opts(point_prog(t, f, pp), t->pid, t->path,
@@ -188,13 +251,14 @@ static int attach_point(struct tracer *t, const struct hooked_fn *f,
 			 (unsigned long)(pp->addr - f->start), pp->insn, strerror(e));
 		return -e;
 	}
-	link_add(t, link, -1);
+	link_add(t, link, -1, point_class(pp));
 	return 0;
 }
 
 /* Every point of one program, of one class, in one uprobe_multi link. */
 static int attach_multi(struct tracer *t, const struct plan *p, struct bpf_program *prog,
-			bool rel, uint64_t *offs, uint64_t *cookies, char *err, size_t errlen)
+			enum link_class cls, uint64_t *offs, uint64_t *cookies, char *err,
+			size_t errlen)
 {
 	uint32_t n = 0;
 	int fd;
@@ -203,10 +267,10 @@ static int attach_multi(struct tracer *t, const struct plan *p, struct bpf_progr
 		for (int k = 0; k < p->fns[i].npoints; k++) {
 			const struct probe_point *pp = &p->fns[i].points[k];
 
-			if (releases(pp) != rel || point_prog(t, &p->fns[i], pp) != prog)
+			if (point_class(pp) != cls || point_prog(t, &p->fns[i], pp) != prog)
 				continue;
 			offs[n] = pp->file_off;
-			cookies[n++] = point_cookie(&p->fns[i], pp);
+			cookies[n++] = link_cookie(t, &p->fns[i], pp);
 		}
 	if (!n)
 		return 0;
@@ -218,11 +282,11 @@ static int attach_multi(struct tracer *t, const struct plan *p, struct bpf_progr
 			 bpf_program__name(prog), strerror(e));
 		return -e;
 	}
-	link_add(t, NULL, fd);
+	link_add(t, NULL, fd, cls);
 	return 0;
 }
 
-static int attach_class(struct tracer *t, const struct plan *p, bool rel, char *err,
+static int attach_class(struct tracer *t, const struct plan *p, enum link_class cls, char *err,
 			size_t errlen)
 {
 	int n = plan__npoints(p), ret = 0;
@@ -232,7 +296,7 @@ static int attach_class(struct tracer *t, const struct plan *p, bool rel, char *
 	if (!t->feat.has[KF_UPROBE_MULTI]) {
 		for (int i = 0; i < p->nfns; i++)
 			for (int k = 0; k < p->fns[i].npoints && !ret; k++)
-				if (releases(&p->fns[i].points[k]) == rel)
+				if (point_class(&p->fns[i].points[k]) == cls)
 					ret = attach_point(t, &p->fns[i], &p->fns[i].points[k],
 							   err, errlen);
 		return ret;
@@ -243,7 +307,7 @@ static int attach_class(struct tracer *t, const struct plan *p, bool rel, char *
 		ret = -ENOMEM;
 	bpf_object__for_each_program(prog, t->skel->obj)
 		if (!ret && bpf_program__autoload(prog))
-			ret = attach_multi(t, p, prog, rel, offs, cookies, err, errlen);
+			ret = attach_multi(t, p, prog, cls, offs, cookies, err, errlen);
 	free(offs);
 	free(cookies);
 	return ret;
@@ -261,8 +325,10 @@ int tracer__attach(struct tracer *t, const struct plan *p, char *err, size_t err
 	t->links = calloc(plan__npoints(p), sizeof(*t->links));
 	if (!t->links)
 		return -ENOMEM;
-	ret = attach_class(t, p, true, err, errlen);
-	return ret ? ret : attach_class(t, p, false, err, errlen);
+	ret = attach_class(t, p, LC_RELEASE, err, errlen);
+	if (!ret)
+		ret = attach_class(t, p, LC_FATAL, err, errlen);
+	return ret ? ret : attach_class(t, p, LC_ENTRY, err, errlen);
 }
 
 static void *link_release(void *arg)
@@ -280,32 +346,89 @@ static void *link_release(void *arg)
 
 /*
  * Each release waits for the kernel's grace periods: released side by
- * side, their waits overlap instead of adding up. The entries stop first
- * (stopping), so no write can be recorded after its exit is gone.
+ * side, their waits overlap instead of adding up. The links of the
+ * classes in mask go; the others stay, in order.
  */
-void tracer__detach(struct tracer *t)
+static void release_links(struct tracer *t, unsigned int mask)
 {
-	pthread_t *th;
-	bool *started;
+	pthread_t *th = calloc(t->nlinks ? t->nlinks : 1, sizeof(*th));
+	bool *started = calloc(t->nlinks ? t->nlinks : 1, sizeof(*started));
+	int n = 0;
 
-	if (!t || !t->links)
-		return;
-	t->skel->bss->stopping = 1;
-	th = calloc(t->nlinks, sizeof(*th));
-	started = calloc(t->nlinks, sizeof(*started));
-	for (int i = 0; i < t->nlinks; i++)
+	for (int i = 0; i < t->nlinks; i++) {
+		if (!(mask & 1u << t->links[i].cls))
+			continue;
 		if (th && started && !pthread_create(&th[i], NULL, link_release, &t->links[i]))
 			started[i] = true;
 		else
 			link_release(&t->links[i]);
+	}
 	for (int i = 0; th && started && i < t->nlinks; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
 	free(th);
 	free(started);
+	for (int i = 0; i < t->nlinks; i++)
+		if (t->links[i].link || t->links[i].fd >= 0)
+			t->links[n++] = t->links[i];
+	t->nlinks = n;
+}
+
+/* The entries stop first (stopping), so no write can be recorded after its exit is gone. */
+void tracer__detach(struct tracer *t)
+{
+	if (!t || !t->links)
+		return;
+	t->skel->bss->stopping = 1;
+	release_links(t, LC_ALL);
 	free(t->links);
 	t->links = NULL;
 	t->nlinks = 0;
+}
+
+static int table__clear(int fd);
+
+/*
+ * Every write in flight is forgotten. Called with no entry probe in
+ * place: a record left is a write whose exit went unseen (it ended while
+ * the exits were away, or has yet to), and kept it would accuse the next
+ * writer of the map in the next window. Forgetting a live one costs at
+ * most a missed conflict, never a false one, and its write flag still
+ * speaks for it (track.h).
+ */
+static void forget_inflight(struct tracer *t)
+{
+	t->forgotten += table__clear(bpf_map__fd(t->skel->maps.writers));
+	table__clear(bpf_map__fd(t->skel->maps.owners));
+}
+
+void tracer__stop_entries(struct tracer *t)
+{
+	t->skel->bss->stopping = 1;
+	release_links(t, 1u << LC_ENTRY);
+}
+
+void tracer__stop_exits(struct tracer *t)
+{
+	release_links(t, 1u << LC_RELEASE);
+	forget_inflight(t);
+}
+
+/* As at the start: the ways out, then a clean slate, then the ways in. */
+int tracer__resume(struct tracer *t, char *err, size_t errlen)
+{
+	int ret = attach_class(t, t->plan, LC_RELEASE, err, errlen);
+
+	if (ret)
+		return ret;
+	forget_inflight(t);
+	t->skel->bss->stopping = 0;
+	return attach_class(t, t->plan, LC_ENTRY, err, errlen);
+}
+
+uint64_t tracer__forgotten(struct tracer *t)
+{
+	return t->forgotten;
 }
 
 /* Records sent without a wakeup (panics) are picked up by the consume. */
@@ -434,6 +557,16 @@ static int table__purge(int fd, size_t vsize, bool (*drop)(const void *k, const 
 	return n;
 }
 
+static bool any(const void *k, const void *v, void *c)
+{
+	return true;
+}
+
+static int table__clear(int fd)
+{
+	return table__purge(fd, sizeof(struct gmw_inflight), any, NULL);
+}
+
 struct purge_ctx {
 	uint64_t now, stale_ns;
 	uint64_t aged;
@@ -505,11 +638,199 @@ int tracer__unfinished(struct tracer *t)
 	return n;
 }
 
+/*
+ * A program whose hits on single-stepped points the kernel does not count
+ * (no cookies, or a role that reads none), though it has such points: all
+ * its hits are taken as single-stepped. The estimate errs high, never low.
+ */
+static bool prog_stepped(struct tracer *t, const struct bpf_program *prog)
+{
+	const struct plan *p = t->plan;
+
+	for (int i = 0; i < p->nfns; i++)
+		for (int k = 0; k < p->fns[i].npoints; k++) {
+			const struct probe_point *pp = &p->fns[i].points[k];
+
+			if (!pp->emulated && !counts_stepped(t, pp) &&
+			    point_prog(t, &p->fns[i], pp) == prog)
+				return true;
+		}
+	return false;
+}
+
+static int prog_stats(const struct bpf_program *prog, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(bpf_program__fd(prog), info, &len);
+}
+
+void tracer__hits(struct tracer *t, struct probe_hits *h)
+{
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	uint64_t c[GMW_C__MAX];
+
+	memset(h, 0, sizeof(*h));
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		if (!bpf_program__autoload(prog) || prog == t->skel->progs.calib ||
+		    prog_stats(prog, &info))
+			continue;
+		h->run_ns += info.run_time_ns;
+		if (prog_stepped(t, prog))
+			h->stepped += info.run_cnt;
+		else
+			h->emulated += info.run_cnt;
+	}
+	/* the programs that count theirs counted them among the emulated */
+	tracer__counters(t, c);
+	c[GMW_C_STEPPED] = c[GMW_C_STEPPED] < h->emulated ? c[GMW_C_STEPPED] : h->emulated;
+	h->emulated -= c[GMW_C_STEPPED];
+	h->stepped += c[GMW_C_STEPPED];
+}
+
+#if defined(__x86_64__)
+/*
+ * Three copies of one small function, a conditional jump and a return: the
+ * kernel emulates a uprobe on the jump and single-steps one on the return,
+ * as on the target's points. The first copy is never probed.
+ */
+asm(".pushsection .text\n"
+    ".p2align 4\n"
+    ".hidden gmw_calib_plain, gmw_calib_jcc, gmw_calib_ret, gmw_calib_jcc_at, gmw_calib_ret_at\n"
+    ".globl gmw_calib_plain, gmw_calib_jcc, gmw_calib_ret, gmw_calib_jcc_at, gmw_calib_ret_at\n"
+    ".type gmw_calib_plain, @function\n"
+    "gmw_calib_plain:\n\ttest %edi, %edi\n\tjne 1f\n1:\tret\n"
+    ".p2align 4\n"
+    ".type gmw_calib_jcc, @function\n"
+    "gmw_calib_jcc:\n\ttest %edi, %edi\ngmw_calib_jcc_at:\n\tjne 2f\n2:\tret\n"
+    ".p2align 4\n"
+    ".type gmw_calib_ret, @function\n"
+    "gmw_calib_ret:\n\ttest %edi, %edi\n\tjne 3f\n3:\n"
+    "gmw_calib_ret_at:\n\tret\n"
+    ".popsection\n");
+
+void gmw_calib_plain(int), gmw_calib_jcc(int), gmw_calib_ret(int);
+extern const char gmw_calib_jcc_at[], gmw_calib_ret_at[];
+
+#define CALIB_ROUNDS	7
+
+/* Where addr of this process's code lies in its executable. */
+static int self_offset(const void *addr, uint64_t *off)
+{
+	unsigned long start, end, pgoff;
+	char line[4608];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int ret = -1;
+
+	while (f && ret && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %lx", &start, &end, &pgoff) == 3 &&
+		    (uintptr_t)addr >= start && (uintptr_t)addr < end) {
+			*off = (uintptr_t)addr - start + pgoff;
+			ret = 0;
+		}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/* The calibration's program at addr, the kind of link the target's get. */
+static int calib_attach(struct tracer *t, const void *addr, struct tlink *l)
+{
+	struct bpf_program *prog = t->skel->progs.calib;
+	uint64_t off;
+
+	*l = (struct tlink){ .fd = -1 };
+	if (self_offset(addr, &off))
+		return -1;
+	if (t->feat.has[KF_UPROBE_MULTI])
+		l->fd = uprobe_multi__link(bpf_program__fd(prog), "/proc/self/exe", &off, NULL, 1,
+					   getpid());
+	else
+		l->link = bpf_program__attach_uprobe_opts(prog, getpid(), "/proc/self/exe", off,
+							  NULL);
+	return l->fd >= 0 || l->link ? 0 : -1;
+}
+
+/*
+ * CPU time, as the target is charged for its hits: on a busy machine the
+ * calibration may wait for a CPU, and waiting costs the target nothing.
+ */
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static double batch_ns(void (*fn)(int), int n)
+{
+	uint64_t t0 = thread_ns();
+
+	for (int i = 0; i < n; i++)
+		fn(i);
+	return (double)(thread_ns() - t0) / n;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What a hit at addr (in probed) adds to a call: batches with and without
+ * the probe side by side, the median of their differences, so that the
+ * machine's noise falls on both alike.
+ */
+static double trap_ns(struct tracer *t, const void *addr, void (*probed)(int), int n)
+{
+	double d[CALIB_ROUNDS];
+	struct tlink l;
+
+	if (calib_attach(t, addr, &l))
+		return -1;
+	for (int r = 0; r < CALIB_ROUNDS; r++)
+		d[r] = batch_ns(probed, n) - batch_ns(gmw_calib_plain, n);
+	link_release(&l);
+	qsort(d, CALIB_ROUNDS, sizeof(d[0]), by_value);
+	return d[CALIB_ROUNDS / 2];
+}
+
+int tracer__calibrate(struct tracer *t, struct trap_cost *c)
+{
+	double jcc = trap_ns(t, gmw_calib_jcc_at, gmw_calib_jcc, 2000);
+	double ret = trap_ns(t, gmw_calib_ret_at, gmw_calib_ret, 400);
+	struct bpf_prog_info info;
+	double prog = 0;
+
+	if (jcc <= 0 || ret <= 0)
+		return -1;
+	/* the calibration's own program's run time is counted apart, as the target's are */
+	if (!prog_stats(t->skel->progs.calib, &info) && info.run_cnt)
+		prog = (double)info.run_time_ns / info.run_cnt;
+	c->emulated_ns = jcc - prog;
+	c->stepped_ns = ret - prog;
+	c->calibrated = true;
+	return 0;
+}
+#else
+int tracer__calibrate(struct tracer *t, struct trap_cost *c)
+{
+	return -1;
+}
+#endif
+
 void tracer__destroy(struct tracer *t)
 {
 	if (!t)
 		return;
 	tracer__detach(t);
+	if (t->stats_fd >= 0)
+		close(t->stats_fd);
 	ring_buffer__free(t->rb);
 	gomapwatch_bpf__destroy(t->skel);
 	free(t);

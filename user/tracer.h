@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "budget.h"
 #include "gomapwatch.h"
 #include "kfeat.h"
 #include "offsets.h"
@@ -21,6 +22,7 @@ struct tracer_cfg {
 	const struct plan *plan;	/* what will be attached: its programs are loaded */
 	const struct kfeat *feat;	/* what this kernel offers */
 	bool no_recorder;		/* keep no flight recorder */
+	bool budget;			/* --max-overhead: time the programs, calibrate */
 };
 
 typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
@@ -48,6 +50,20 @@ int tracer__holding(void *t, uint32_t pid, uint64_t goid, struct gmw_rec *out);
 int tracer__unfinished(struct tracer *t);
 /* Drop records older than stale_ns and those of processes that exited. */
 void tracer__purge(struct tracer *t, uint64_t stale_ns);
+/*
+ * --max-overhead's windows: the entries go (and stop recording at once),
+ * then the ways out, and every write still in flight is forgotten; resume
+ * attaches the ways out, forgets again, then the entries.
+ */
+void tracer__stop_entries(struct tracer *t);
+void tracer__stop_exits(struct tracer *t);
+int tracer__resume(struct tracer *t, char *err, size_t errlen);
+/* Writes forgotten so far, still inside when their window closed. */
+uint64_t tracer__forgotten(struct tracer *t);
+/* Probe hits and the programs' run time so far (cfg.budget). */
+void tracer__hits(struct tracer *t, struct probe_hits *h);
+/* What a hit costs here, timed on gomapwatch's own code; 0, or -1. */
+int tracer__calibrate(struct tracer *t, struct trap_cost *c);
 /* Release every probe; the tables stay readable until tracer__destroy. */
 void tracer__detach(struct tracer *t);
 void tracer__destroy(struct tracer *t);

@@ -50,6 +50,8 @@ while read -r tag version; do
 	run "$tag-reads-locked" t_reads "$fx"
 	run "$tag-kernel-fallbacks" t_kernel_fallbacks "$fx"
 	run "$tag-otlp" t_otlp "$fx"
+	run "$tag-budget-locked-windows" t_budget_locked "$fx"
+	run "$tag-budget-recall" t_budget_recall "$fx"
 done <"$GMW_FIXTURES/toolchains.txt"
 
 tag=$(tail -n 1 "$GMW_FIXTURES/toolchains.txt" | cut -d' ' -f1)
@@ -64,6 +66,9 @@ run stress t_stress "$GMW_FIXTURES/$tag"
 run kernel-features t_kernel_features
 run probes-gone t_probes_gone "$GMW_FIXTURES/$tag"
 run verbose-times t_verbose_times "$GMW_FIXTURES/$tag"
+run budget-sampling t_budget_sampling "$GMW_FIXTURES/$tag"
+run budget-defaults t_budget_defaults "$GMW_FIXTURES/$tag"
+run budget-racy t_budget_racy "$GMW_FIXTURES/$tag"
 run help t_help
 run install t_install
 run otelcol t_otelcol

@@ -1004,7 +1004,9 @@ t_otlp_restart() {
 	local fx=$1 port g recs made drop
 	port=$(free_port)
 	otelcol_start "$port" "$T/col"
-	"$GMW" -b "$fx/racy" --json -o "$T/ev" --otlp "http://127.0.0.1:$port" 2>"$T/err" &
+	# traced in full: each racy process must be seen, whatever the budget
+	"$GMW" -b "$fx/racy" --json -o "$T/ev" --otlp "http://127.0.0.1:$port" --max-overhead off \
+		2>"$T/err" &
 	g=$!
 	sleep 2
 	# a key type each: distinct stack pairs, each reported once
@@ -1062,4 +1064,128 @@ t_otlp_bad_args() {
 	expect_status 64 "$GMW" --otlp http://127.0.0.1:1 --otlp-header novalue -- "$fx/racy" 2>"$T/err"
 	grep -q 'K=V' "$T/err"
 	[ ! -s "$T/out" ]
+}
+
+# budget_line FILE: gomapwatch -v's closing line on its budget
+budget_line() { grep -m1 "^gomapwatch: budget [0-9.]*% of the target's CPU: " "$1" || true; }
+
+# the duty (percent), windows and forgotten writes of a budget line
+budget_duty() { sed -nE 's/.* the probes attached ([0-9.]+)% of the time in ([0-9]+) windows.*/\1/p' <<<"$1"; }
+budget_windows() { sed -nE 's/.* in ([0-9]+) windows.*/\1/p' <<<"$1"; }
+budget_forgotten() { sed -nE 's/.*; ([0-9]+) writes inside when their window closed.*/\1/p' <<<"$1"; }
+
+# --max-overhead 1 on code busy with map writes, the default period: it
+# says when it starts sampling, traces a small share of the time in more
+# than one window, and the target runs to its end, its output whole.
+t_budget_sampling() {
+	local fx=$1 line
+	expect_status 0 "$GMW" --max-overhead 1 -v --json -o "$T/ev" -- "$fx/locked" -seconds 25 \
+		>"$T/out" 2>"$T/err"
+	grep -q '^ok writes=' "$T/out" || die "locked did not finish: $(tail -2 "$T/out")"
+	valid_ndjson "$T/ev"
+	grep -qE "^gomapwatch: over budget \(full tracing costs ~[0-9.]+% of the target's CPU, budget 1%\): tracing [0-9.]+ s of every 10 s" \
+		"$T/err" || die "no word of sampling: $(grep '^gomapwatch' "$T/err")"
+	line=$(budget_line "$T/err")
+	[[ $line == *": sampled, "* ]] || die "-v: $line"
+	awk -v d="$(budget_duty "$line")" -v w="$(budget_windows "$line")" 'BEGIN { exit !(d < 100 && w > 1) }' ||
+		die "duty and windows: $line"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code: $(events "$T/ev" conflict | sed -n 1p)"
+	echo "$line"
+}
+
+# The default budget: on where nothing ends the run (-p, -b without -d),
+# off with -d or a command; off and 0 turn it off, bad values are refused.
+t_budget_defaults() {
+	local fx=$1 pid g s
+	"$fx/locked" -seconds 20 >"$T/out" 2>&1 &
+	wait_line "$T/out" '^pid '
+	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	"$GMW" -v -p "$pid" --json -o "$T/ev.p" 2>"$T/err.p" &
+	g=$!
+	wait_line "$T/err.p" '^gomapwatch: watching pid'
+	sleep 2
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	[[ $(budget_line "$T/err.p") == "gomapwatch: budget 5% "* ]] || die "-p: $(grep '^gomapwatch' "$T/err.p")"
+	expect_status 0 "$GMW" -v -p "$pid" -d 1 --json -o "$T/ev.d" 2>"$T/err.d"
+	[ -z "$(budget_line "$T/err.d")" ] || die "-d: $(budget_line "$T/err.d")"
+	expect_status 0 "$GMW" -v -p "$pid" -d 1 --max-overhead 2.5% --json -o "$T/ev.d" 2>"$T/err.d"
+	[[ $(budget_line "$T/err.d") == "gomapwatch: budget 2.5% "* ]] || die "2.5%: $(budget_line "$T/err.d")"
+	for s in off 0; do
+		"$GMW" -v -p "$pid" --max-overhead "$s" --json -o "$T/ev.$s" 2>"$T/err.$s" &
+		g=$!
+		wait_line "$T/err.$s" '^gomapwatch: watching pid'
+		kill -INT "$g"
+		expect_status 0 wait "$g"
+		[ -z "$(budget_line "$T/err.$s")" ] || die "--max-overhead $s: $(budget_line "$T/err.$s")"
+	done
+	expect_status 0 "$GMW" -v --json -o "$T/ev.c" -- "$fx/locked" -seconds 1 >/dev/null 2>"$T/err.c"
+	[ -z "$(budget_line "$T/err.c")" ] || die "-- CMD: $(budget_line "$T/err.c")"
+	kill "$pid"
+	for s in abc -5 101 5x 1e999 nan; do
+		expect_status 64 "$GMW" -p 1 --max-overhead "$s" 2>"$T/err"
+		grep -qF -- "--max-overhead: expected a percentage of the target's CPU time from 0 to 100, or off; got $s" \
+			"$T/err" || die "--max-overhead $s: $(cat "$T/err")"
+	done
+}
+
+# Windows on correctly locked code: every map operation, reads too, a
+# window every second (GOMAPWATCH_WINDOWS=1,0: no grace) for 20 s, and
+# writes that stay inside for a tenth of a second (locked -slow: two
+# goroutines take turns), so that windows close on writes still inside.
+# Their records must not accuse the next window's writers: no conflict,
+# and every recorded write left, panicked or was forgotten.
+t_budget_locked() {
+	local fx=$1 line
+	GOMAPWATCH_WINDOWS=1,0 expect_status 0 "$GMW" --max-overhead 1 --reads -v --json -o "$T/ev" \
+		-- "$fx/locked" -slow -seconds 20 >"$T/out" 2>"$T/err"
+	grep -q '^ok writes=' "$T/out" || die "locked did not finish"
+	[ -z "$(events "$T/ev" conflict)" ] || die "conflict on locked code across windows: $(events "$T/ev" conflict | sed -n 1p)"
+	line=$(budget_line "$T/err")
+	[ "$(budget_windows "$line")" -ge 10 ] || die "too few windows: $line"
+	events "$T/ev" summary | jq -e --argjson f "$(budget_forgotten "$line")" \
+		'.conflicts == 0 and .writes > 1000 and .reads > 1000
+		and .write_exits + .cleared_by_panic + $f == .writes
+		and .aged_out == 0 and .unfinished == 0 and .untracked == 0 and .lost == 0' >/dev/null ||
+		die "summary: $(events "$T/ev" summary) ($line)"
+	echo "$line"
+}
+
+# racy, racing from its start, under --max-overhead 1: caught while the
+# tracing is still in full, before the first estimate
+racy_budget_once() {
+	"$GMW" --max-overhead 1 --json -o "$T/ev" -d 30 -- "$1/racy" >"$T/out" 2>"$T/err" || true
+	check_racy_events "$T/ev" "$T/out"
+}
+
+# racy -every: a race that recurs every 100 ms from 3 s on, between a
+# goroutine that never locks and workers that do; attached with -p,
+# --max-overhead 1, a window every 2 s. Caught in a window: sampling began
+# before the race did; the conflict names the racer and a worker.
+recurring_once() {
+	local fx=$1 pid line
+	"$fx/racy" -every 100ms -sleep 3s >"$T/out" 2>"$T/racy.err" &
+	pid=$!
+	wait_line "$T/out" '^worker 3 goid'
+	GOMAPWATCH_WINDOWS=2 expect_status 0 "$GMW" -p "$pid" --max-overhead 1 -v -d 20 --json -o "$T/ev" \
+		2>"$T/err"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	grep -q '^gomapwatch: over budget' "$T/err" || die "no sampling: $(budget_line "$T/err")"
+	jq -e -s --argjson r "$(awk '$1 == "racer" { print $3 }' "$T/out")" \
+		--argjson w "$(goids "$T/out" | jq -s .)" '[.[] | select(.type == "conflict")
+		| select(any(.sides[]; .goroutine == $r and .stack[0].function == "main.racer")
+			and any(.sides[]; (.goroutine as $g | $w | index($g))
+				and .stack[0].function == "main.lockedWriter"))] | length > 0' "$T/ev" >/dev/null ||
+		die "no conflict naming the racer and a worker: $(events "$T/ev" conflict | head -2 | jq -c '[.sides[] | {goroutine, f: .stack[0].function}]')"
+	events "$T/ev" summary | jq -e '[.maps[].pairs[].first_s] | min >= 2' >/dev/null ||
+		die "caught before the race began: $(events "$T/ev" summary | jq -c '[.maps[].pairs[].first_s]')"
+}
+
+t_budget_recall() {
+	rate "recurring race caught in windows" 5 4 recurring_once "$1"
+}
+
+t_budget_racy() {
+	rate "racy detected under --max-overhead 1" 10 9 racy_budget_once "$1"
 }

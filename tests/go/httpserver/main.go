@@ -3,6 +3,13 @@
 // under an RWMutex, per-request maps (headers, query, JSON). For
 // bench/run.sh: its throughput plain and traced.
 //
+// With -racy-every D it also has a race that recurs, for bench/budget.sh:
+// each request counts the user in a visits map under a lock, and a
+// background goroutine, every D, writes that map without the lock, with a
+// key so long that hashing it takes about a millisecond, during which
+// requests' writes come and go. The runtime seldom notices; a tracer
+// attached at that moment does.
+//
 // Output: "listening <addr>" once it accepts connections.
 package main
 
@@ -14,7 +21,9 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 )
 
 type store struct {
@@ -22,6 +31,9 @@ type store struct {
 	sessions map[string]int
 	cfgMu    sync.RWMutex
 	config   map[string]string
+	racy     bool
+	visitsMu sync.Mutex
+	visits   map[string]int
 }
 
 func (s *store) handle(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +47,9 @@ func (s *store) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	if s.racy {
+		s.count(user)
+	}
 	s.cfgMu.RLock()
 	greeting := s.config["greeting"]
 	s.cfgMu.RUnlock()
@@ -44,10 +59,31 @@ func (s *store) handle(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+//go:noinline
+func (s *store) count(user string) {
+	s.visitsMu.Lock()
+	s.visits[user]++
+	s.visitsMu.Unlock()
+}
+
+// sweep is the racy code: it never takes visitsMu. The same 16 MiB key
+// each time: finding it again compares pointers, not bytes.
+//
+//go:noinline
+func (s *store) sweep(every time.Duration) {
+	key := strings.Repeat("v", 16<<20)
+	for {
+		time.Sleep(every)
+		s.visits[key]++
+	}
+}
+
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
+	racyEvery := flag.Duration("racy-every", 0, "a race that recurs this often (see above); 0: none")
 	flag.Parse()
-	s := &store{sessions: map[string]int{}, config: map[string]string{"greeting": "hello"}}
+	s := &store{sessions: map[string]int{}, config: map[string]string{"greeting": "hello"},
+		racy: *racyEvery > 0, visits: map[string]int{}}
 	for i := 0; i < 16; i++ {
 		s.config["k"+strconv.Itoa(i)] = "v"
 	}
@@ -57,6 +93,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("listening %s\n", ln.Addr())
+	if s.racy {
+		go s.sweep(*racyEvery)
+	}
 	http.HandleFunc("/", s.handle)
 	_ = http.Serve(ln, nil)
 }

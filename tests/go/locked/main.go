@@ -6,7 +6,10 @@
 // nil maps, and with unhashable keys, a recovered panic inside the runtime),
 // clear on empty and non-empty maps and the range-delete idiom, growth,
 // maps.Clone (Go 1.21+), maps on a goroutine's own stack while that stack
-// grows. A tracer must report no conflict here.
+// grows. A tracer must report no conflict here. With -slow, two more
+// goroutines take turns writing a map, under a lock of its own, with a key
+// that takes about a tenth of a second to hash: writes a tracer sees
+// inside for that long.
 //
 // Output (stdout), one line each, never interleaved:
 //
@@ -20,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,6 +272,26 @@ func worker(id int) int {
 	return ops
 }
 
+// slowKey hashes slowly: each of its strings is hashed, a long one.
+type slowKey [1 << 16]string
+
+var (
+	slowMu sync.Mutex
+	mslow  = map[slowKey]int{}
+)
+
+// slowWriter writes key under slowMu until stop (-slow).
+func slowWriter(key *slowKey) int {
+	ops := 0
+	for i := 0; atomic.LoadInt32(&stop) == 0; i++ {
+		slowMu.Lock()
+		mslow[*key] = i
+		slowMu.Unlock()
+		ops++
+	}
+	return ops
+}
+
 func startWorkers(workers int, ready, done *sync.WaitGroup, start chan struct{}, total *int64) {
 	for i := 0; i < workers; i++ {
 		go func(id int) {
@@ -284,6 +308,7 @@ func main() {
 	workers := flag.Int("workers", 8, "worker goroutines")
 	seconds := flag.Float64("seconds", 5, "how long to run, after -sleep")
 	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before the map operations")
+	slow := flag.Bool("slow", false, "two more writers, of a key slow to hash (see above)")
 	flag.Parse()
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%04d", i)
@@ -304,6 +329,20 @@ func main() {
 	ready.Add(*workers)
 	done.Add(*workers)
 	startWorkers(*workers, &ready, &done, start, &total)
+	if *slow {
+		key, s := new(slowKey), strings.Repeat("s", 64<<10)
+		for i := range key {
+			key[i] = s
+		}
+		done.Add(2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				defer done.Done()
+				<-start
+				atomic.AddInt64(&total, int64(slowWriter(key)))
+			}()
+		}
+	}
 	ready.Wait()
 	time.Sleep(*sleep)
 	total += int64(stackMaps(2000))

@@ -4,9 +4,16 @@
 //
 //	pid <PID>                 first line
 //	worker <i> goid <G>       one per worker, before any map write
+//	racer goid <G>            with -every, before its first write
 //	done                      only if every worker finished its -n writes
 //
 // The runtime usually kills it first with "fatal error: concurrent map writes".
+//
+// With -every D the race recurs instead, and the runtime seldom sees it:
+// the workers write the string-keyed map under a lock, pausing between
+// writes (busy, not asleep), and one more goroutine writes it without the
+// lock every D (after -sleep), with a key so long that hashing it takes
+// about a millisecond, during which the workers' writes come and go.
 package main
 
 import (
@@ -14,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,12 +86,69 @@ func startWorkers(workers, n int, kind string, ready, done *sync.WaitGroup, star
 	}
 }
 
+var (
+	mu   sync.Mutex
+	spun uint64
+)
+
+// spin burns about d of CPU time: the workers stay busy between writes.
+//
+//go:noinline
+func spin(d time.Duration) {
+	x := spun
+	for t := time.Now(); time.Since(t) < d; {
+		for i := 0; i < 100; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	spun = x
+}
+
+// lockedWriter is correct on its own: every write under mu.
+//
+//go:noinline
+func lockedWriter(id int) {
+	for i := 0; ; i++ {
+		mu.Lock()
+		mstr[keys[(id*nkeys/4+i)%nkeys]] = i
+		mu.Unlock()
+		spin(500 * time.Microsecond)
+	}
+}
+
+// racer is the racy code of -every: it never takes mu.
+//
+//go:noinline
+func racer(every time.Duration, key string) {
+	for i := 0; ; i++ {
+		mstr[key] = i
+		time.Sleep(every)
+	}
+}
+
+// recurring runs -every: it never returns.
+func recurring(workers int, every, sleep time.Duration) {
+	// 16 MiB: hashed in about half a millisecond; the same string each
+	// time, so that finding it again compares pointers, not bytes
+	key := strings.Repeat("k", 16<<20)
+	for i := 0; i < workers; i++ {
+		go func(id int) {
+			fx.Say("worker %d goid %d", id, fx.Goid())
+			lockedWriter(id)
+		}(i)
+	}
+	time.Sleep(sleep)
+	fx.Say("racer goid %d", fx.Goid())
+	racer(every, key)
+}
+
 func main() {
 	workers := flag.Int("workers", 4, "writer goroutines")
 	n := flag.Int("n", 0, "writes per worker, 0 = forever")
 	sleep := flag.Duration("sleep", 0, "pause after the worker lines, before writing")
 	kind := flag.String("kind", "fast64",
 		"map key type: fast64|fast32|faststr|generic (a struct)|float|bigstr (generic, string)")
+	every := flag.Duration("every", 0, "a race that recurs this often instead, -kind faststr (see above)")
 	flag.Parse()
 	switch *kind {
 	case "fast64", "fast32", "faststr", "generic", "float", "bigstr":
@@ -101,6 +166,9 @@ func main() {
 	}
 
 	fx.Say("pid %d", os.Getpid())
+	if *every > 0 {
+		recurring(*workers, *every, *sleep)
+	}
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
 	ready.Add(*workers)
