@@ -172,6 +172,10 @@ static void stack_text(FILE *f, uint64_t goid, const struct gstack *st)
 	for (int i = 0; i < st->n; i++)
 		if (!st->f[i].hidden)
 			fprintf(f, "%s(...)\n\t%s:%d\n", st->f[i].func, st->f[i].file, st->f[i].line);
+	if (st->truncated)
+		fprintf(f, "...additional frames elided...\n");
+	else if (st->left)
+		fprintf(f, "...(it left its write before its callers could be read)\n");
 	if (!st->created.pc)
 		return;
 	fprintf(f, "created by %s", st->created.func);
