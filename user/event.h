@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "gokey.h"
 #include "gomapwatch.h"
 #include "gstack.h"
@@ -125,5 +126,13 @@ struct ev_summary {
 };
 
 const char *ev_type__name(enum ev_type t);
+
+/* A file's name without its directories, as titles and short lines show it. */
+static inline const char *ev__base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
 
 #endif

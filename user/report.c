@@ -153,13 +153,6 @@ static void stack__load(const struct report *r, const struct gmw_side *s, struct
 	gstack__load(st, r->src.bin, s->nframes ? pid_bias(r, s->pid) : 0, s, r->src.all_frames);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* --- conflicts -------------------------------------------------------- */
 
 /* The last operation goroutine goid of pid was seen doing in a conflict. */
@@ -274,11 +267,11 @@ static void distinct__init(struct distinct *d, const char *kind, uint64_t map,
 	d->created[1] = b->created;
 	if (unseen)
 		snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> a write never seen entering",
-			 kind, d->top[0].func, base_name(d->top[0].file), d->top[0].line);
+			 kind, d->top[0].func, ev__base_name(d->top[0].file), d->top[0].line);
 	else
 		snprintf(d->title, sizeof(d->title), "%s: %s %s:%d <-> %s %s:%d", kind,
-			 d->top[0].func, base_name(d->top[0].file), d->top[0].line,
-			 d->top[1].func, base_name(d->top[1].file), d->top[1].line);
+			 d->top[0].func, ev__base_name(d->top[0].file), d->top[0].line,
+			 d->top[1].func, ev__base_name(d->top[1].file), d->top[1].line);
 }
 
 /* One side as the model has it; k must outlive the side (its string). */

@@ -30,13 +30,6 @@ struct otlp_sink {
 	uint64_t unbuilt;		/* records that could not be made: counted as dropped */
 };
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static struct otlp_sink *otlp_of(struct sink *s)
 {
 	return (struct otlp_sink *)s;
@@ -97,7 +90,7 @@ static char *resource_json(const struct otlp_sink *o, uint32_t pid)
 	if (pid)
 		attr_int(doc, attrs, "process.pid", pid);
 	attr_str(doc, attrs, "process.executable.path", o->exe);
-	attr_str(doc, attrs, "process.executable.name", base_name(o->exe));
+	attr_str(doc, attrs, "process.executable.name", ev__base_name(o->exe));
 	attr_str(doc, attrs, "process.runtime.name", "go");
 	if (o->go_version[0])
 		attr_str(doc, attrs, "process.runtime.version", o->go_version);
@@ -214,6 +207,7 @@ static void attr_key(yyjson_mut_doc *doc, yyjson_mut_val *attrs, const char *k,
 static void attr_side(yyjson_mut_doc *doc, yyjson_mut_val *attrs, const char *who,
 		      const struct ev_side *s)
 {
+	const struct gframe *f;
 	char k[64];
 
 #define K(what) (snprintf(k, sizeof(k), "gomapwatch.%s.%s", who, what), k)
@@ -227,9 +221,8 @@ static void attr_side(yyjson_mut_doc *doc, yyjson_mut_val *attrs, const char *wh
 	attr_str(doc, attrs, K("op"), s->op);
 	attr_key(doc, attrs, K("key"), &s->key);
 	attr_stack(doc, attrs, K("stacktrace"), s);
-	if (gstack__first(s->stack)) {
-		const struct gframe *f = gstack__first(s->stack);
-
+	f = gstack__first(s->stack);
+	if (f) {
 		attr_str(doc, attrs, K("code.function.name"), f->func);
 		attr_str(doc, attrs, K("code.file.path"), f->file);
 		attr_int(doc, attrs, K("code.line.number"), f->line);
@@ -452,7 +445,7 @@ struct sink *sink_otlp__new(const struct sink_otlp_cfg *cfg, char *err, size_t e
 	o->base.ops = &otlp_ops;
 	snprintf(o->exe, sizeof(o->exe), "%s", cfg->exe_path);
 	snprintf(o->service, sizeof(o->service), "%.255s",
-		 cfg->service_name ? cfg->service_name : base_name(o->exe));
+		 cfg->service_name ? cfg->service_name : ev__base_name(o->exe));
 	snprintf(o->go_version, sizeof(o->go_version), "%s", cfg->go_version ? cfg->go_version : "");
 	if (gethostname(o->host, sizeof(o->host)))
 		strcpy(o->host, "unknown");

@@ -15,13 +15,6 @@ static FILE *out_of(struct sink *s)
 	return ((struct text_sink *)s)->out;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 static void text_frames(FILE *out, const struct gstack *st)
 {
 	int shown = 0;
@@ -103,7 +96,7 @@ static void text_recent(FILE *out, const struct ev_message *m)
 			e->goid, e->op);
 		text_key(out, " key ", &e->key);
 		fprintf(out, "%s  %s %s:%d\n", e->map != m->recent_map ? " (another map)" : "",
-			e->at.func, base_name(e->at.file), e->at.line);
+			e->at.func, ev__base_name(e->at.file), e->at.line);
 	}
 	if (!m->nrecent)
 		fprintf(out, "    (none recorded)\n");
@@ -148,7 +141,7 @@ static void text_pairs(FILE *out, const struct ev_summary *sum)
 			p[i].last_s);
 		for (int k = 0; k < p[i].ncreated; k++)
 			fprintf(out, "%s %s %s:%d", k ? "," : "; goroutines created by",
-				p[i].created[k].func, base_name(p[i].created[k].file),
+				p[i].created[k].func, ev__base_name(p[i].created[k].file),
 				p[i].created[k].line);
 		fputc('\n', out);
 	}
