@@ -196,6 +196,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.no_recorder = true;
 		break;
 	case OPT_OTLP:
+		if (otlp__unavailable())
+			argp_error(state, "--otlp: %s", otlp__unavailable());
 		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
 			argp_error(state, "--otlp: expected an http:// or https:// URL, got %s", arg);
 		env.otlp = arg;

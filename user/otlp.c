@@ -380,6 +380,11 @@ static int otlp__start(struct otlp *o, char *err, size_t errlen)
 	return 0;
 }
 
+const char *otlp__unavailable(void)
+{
+	return NULL;
+}
+
 int otlp__new(struct otlp **op, const struct otlp_cfg *cfg, char *err, size_t errlen)
 {
 	struct otlp *o = calloc(1, sizeof(*o));

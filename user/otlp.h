@@ -35,6 +35,9 @@ struct otlp_stats {
 
 struct otlp;
 
+/* NULL where this build can send OTLP; else why it cannot. */
+const char *otlp__unavailable(void);
+
 /*
  * Check the URL and the headers, start the sender thread. Zero fields of
  * cfg take the defaults in parentheses above. 0, or -1 with the reason in err.

@@ -8,11 +8,16 @@
 #include <string.h>
 #include "otlp.h"
 
+const char *otlp__unavailable(void)
+{
+	return "not in this static build, which links no libcurl; use the dynamic one";
+}
+
 int otlp__new(struct otlp **o, const struct otlp_cfg *cfg, char *err, size_t errlen)
 {
 	*o = NULL;
 	if (errlen)
-		snprintf(err, errlen, "--otlp: not in this static build, which links no libcurl");
+		snprintf(err, errlen, "--otlp: %s", otlp__unavailable());
 	return -1;
 }
 

@@ -108,6 +108,20 @@ t_bare_kernel() {
 	cat "$T/bare"
 }
 
+# --otlp needs libcurl, which the static build leaves out: refused before
+# anything starts, saying which build can, and the command never runs.
+t_bare_otlp() {
+	bare_root "$T/root" "$GMW"
+	local rc=0
+	in_root "$T/root" /gomapwatch --otlp http://127.0.0.1:4318 -- /nothing-here \
+		>"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 64 ] || die "exit status $rc, wanted 64 (usage)"
+	grep -q -- "--otlp: not in this static build.*dynamic" "$T/err" || die "no reason given"
+	! grep -q "nothing-here" "$T/err" || die "it tried to start the command"
+	[ ! -s "$T/out" ] || die "stdout: $(cat "$T/out")"
+}
+
 # One traced run of racy in the bare root: a conflict naming two goroutines
 # racy printed, each side at the user's map-writing line; one summary; and
 # racy's own exit status passed on. ARGS go to gomapwatch.
@@ -176,6 +190,7 @@ run control-dynamic-fails t_bare_control
 run help t_bare_help
 run inspect t_bare_inspect "$fx" "$version"
 run inspect-kernel t_bare_kernel
+run otlp-refused t_bare_otlp
 run racy-conflicts t_bare_racy "$fx"
 run racy-kernel-fallbacks t_bare_racy_fallback "$fx"
 run racy-text t_bare_racy_text "$fx"
