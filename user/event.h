@@ -108,6 +108,24 @@ struct ev_budget {
 	uint64_t forgotten;	/* writes still inside when their window closed */
 };
 
+/* A table of the BPF side: the most it held at one time, of how many. */
+struct ev_table {
+	uint32_t peak, max;
+};
+
+/*
+ * gomapwatch's own footprint over the run (-v), sampled every second: on a
+ * long run both should stay flat.
+ */
+struct ev_footprint {
+	int samples;			/* 0: not sampled (the rest unset) */
+	uint64_t rss_first_kb;		/* at the first sample, probes attached */
+	uint64_t rss_last_kb, rss_peak_kb;
+	struct ev_table writers;	/* writes in flight, by map */
+	struct ev_table owners;		/* goroutines inside a write */
+	struct ev_table pairs;		/* distinct conflicting stack pairs */
+};
+
 struct ev_summary {
 	uint64_t time_ns;
 	double seconds;
@@ -121,6 +139,7 @@ struct ev_summary {
 	int unfinished;			/* write entries never exited */
 	const char *target_status;	/* "exited with status 2", or NULL */
 	struct ev_budget budget;
+	struct ev_footprint footprint;
 	const struct ev_sink_stats *sinks;
 	int nsinks;
 };

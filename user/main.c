@@ -309,6 +309,7 @@ struct session {
 	struct budget_ops bops;
 	struct trap_cost trap;
 	struct cpu_meter cpu;
+	struct ev_footprint foot;	/* -v: sampled every second */
 };
 
 static uint16_t host_machine(void)
@@ -529,6 +530,33 @@ static void budget_start(struct session *s)
 	budget__env(&s->budget, getenv("GOMAPWATCH_WINDOWS"));
 }
 
+static uint64_t rss_kb(void)
+{
+	unsigned long size, pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &pages) != 2)
+		pages = 0;
+	fclose(f);
+	return pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* -v: what a long run must keep flat, its peaks for the summary. */
+static void footprint_sample(struct session *s)
+{
+	struct ev_footprint *f = &s->foot;
+	uint64_t kb = rss_kb();
+
+	if (!f->samples++)
+		f->rss_first_kb = kb;
+	f->rss_last_kb = kb;
+	if (kb > f->rss_peak_kb)
+		f->rss_peak_kb = kb;
+	tracer__occupancy(s->tr, f);
+}
+
 static void watch(struct session *s)
 {
 	double t0 = now_s(), purged = t0;
@@ -547,6 +575,8 @@ static void watch(struct session *s)
 		if (budget__step(&s->budget, now_s()) < 0)
 			break;
 		if (now_s() - purged >= 1) {
+			if (env.verbose)
+				footprint_sample(s);
 			tracer__purge(s->tr, env.stale_ms * 1000000ULL);
 			purged = now_s();
 		}
@@ -603,6 +633,10 @@ static void finish(struct session *s, double seconds)
 	char status[128], buf[256];
 
 	budget_end(s, &end.budget);
+	if (env.verbose) {
+		footprint_sample(s);
+		end.footprint = s->foot;
+	}
 	tracer__counters(s->tr, end.counters);
 	end.unfinished = tracer__unfinished(s->tr);
 	if (s->tgt.exited) {

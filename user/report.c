@@ -801,6 +801,7 @@ void report__summary(struct report *r, const struct report_end *e)
 		.unfinished = e->unfinished,
 		.target_status = e->target_status,
 		.budget = e->budget,
+		.footprint = e->footprint,
 		.sinks = st,
 	};
 	struct site *s = sites__build(r, &sum.npairs);

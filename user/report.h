@@ -36,6 +36,7 @@ struct report_end {
 	double seconds;
 	const char *target_status;	/* "exited with status 2", or NULL */
 	struct ev_budget budget;
+	struct ev_footprint footprint;
 	int flush_ms;			/* how long sinks may take to send what they hold */
 };
 

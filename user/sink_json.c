@@ -240,6 +240,31 @@ static void json_budget(yyjson_mut_doc *doc, yyjson_mut_val *root, const struct 
 	yyjson_mut_obj_add_uint(doc, o, "forgotten", b->forgotten);
 }
 
+static void json_table(yyjson_mut_doc *doc, yyjson_mut_val *o, const char *name,
+		       const struct ev_table *t)
+{
+	yyjson_mut_val *v = yyjson_mut_obj_add_obj(doc, o, name);
+
+	yyjson_mut_obj_add_uint(doc, v, "peak", t->peak);
+	yyjson_mut_obj_add_uint(doc, v, "max", t->max);
+}
+
+static void json_footprint(yyjson_mut_doc *doc, yyjson_mut_val *root, const struct ev_footprint *f)
+{
+	yyjson_mut_val *o;
+
+	if (!f->samples)
+		return;
+	o = yyjson_mut_obj_add_obj(doc, root, "footprint");
+	yyjson_mut_obj_add_int(doc, o, "samples", f->samples);
+	yyjson_mut_obj_add_uint(doc, o, "rss_first_kb", f->rss_first_kb);
+	yyjson_mut_obj_add_uint(doc, o, "rss_last_kb", f->rss_last_kb);
+	yyjson_mut_obj_add_uint(doc, o, "rss_peak_kb", f->rss_peak_kb);
+	json_table(doc, o, "writers", &f->writers);
+	json_table(doc, o, "owners", &f->owners);
+	json_table(doc, o, "pairs", &f->pairs);
+}
+
 static void json_sinks(yyjson_mut_doc *doc, yyjson_mut_val *root, const struct ev_summary *sum)
 {
 	for (int i = 0; i < sum->nsinks; i++) {
@@ -284,6 +309,7 @@ static void json_summary(struct sink *s, const struct ev_summary *sum)
 	yyjson_mut_obj_add_uint(doc, root, "other_side_left", c[GMW_C_STACK_MOVED]);
 	yyjson_mut_obj_add_uint(doc, root, "stack_local_writes", c[GMW_C_STACK_LOCAL]);
 	json_budget(doc, root, &sum->budget);
+	json_footprint(doc, root, &sum->footprint);
 	json_sinks(doc, root, sum);
 	if (sum->target_status)
 		yyjson_mut_obj_add_str(doc, root, "target", sum->target_status);

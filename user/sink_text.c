@@ -166,6 +166,25 @@ static void text_budget(FILE *out, const struct ev_budget *b)
 	fputc('\n', out);
 }
 
+static void text_table(FILE *out, const char *what, const struct ev_table *t)
+{
+	fprintf(out, "%s %" PRIu32 "/%" PRIu32, what, t->peak, t->max);
+}
+
+static void text_footprint(FILE *out, const struct ev_footprint *f)
+{
+	if (!f->samples)
+		return;
+	fprintf(out, "gomapwatch's memory: %.1f MiB after attaching, %.1f MiB at the end, "
+		"%.1f MiB at most (%d samples)\n", f->rss_first_kb / 1024.0,
+		f->rss_last_kb / 1024.0, f->rss_peak_kb / 1024.0, f->samples);
+	fprintf(out, "BPF tables at their fullest: ");
+	text_table(out, "writes in flight", &f->writers);
+	text_table(out, ", goroutines inside a write", &f->owners);
+	text_table(out, ", conflicting stack pairs", &f->pairs);
+	fputc('\n', out);
+}
+
 static void text_sinks(FILE *out, const struct ev_summary *sum)
 {
 	for (int i = 0; i < sum->nsinks; i++) {
@@ -198,6 +217,7 @@ static void text_summary(struct sink *s, const struct ev_summary *sum)
 		" conflicts unreported (stack-pair table full)\n",
 		c[GMW_C_LOST], c[GMW_C_TRACK_FULL], c[GMW_C_PAIRS_FULL]);
 	text_budget(out, &sum->budget);
+	text_footprint(out, &sum->footprint);
 	text_sinks(out, sum);
 	if (sum->target_status)
 		fprintf(out, "target: %s\n", sum->target_status);

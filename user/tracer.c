@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "gomapwatch.skel.h"
+#include "event.h"
 #include "tracer.h"
 #include "uprobe_multi.h"
 
@@ -604,6 +605,37 @@ void tracer__purge(struct tracer *t, uint64_t stale_ns)
 		     writer_stale, &p);
 	t->aged += p.aged;
 	table__purge(bpf_map__fd(t->skel->maps.owners), sizeof(__u64), owner_gone, NULL);
+}
+
+/* Keys of every size the tables use fit: a pair of stacks is the longest. */
+static uint32_t table__count(int fd)
+{
+	uint8_t key[sizeof(struct gmw_pair_key)], cur[sizeof(key)];
+	void *prev = NULL;
+	uint32_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, key)) {
+		n++;
+		memcpy(cur, key, sizeof(key));
+		prev = cur;
+	}
+	return n;
+}
+
+static void table__peak(struct ev_table *t, const struct bpf_map *m)
+{
+	uint32_t n = table__count(bpf_map__fd(m));
+
+	t->max = bpf_map__max_entries(m);
+	if (n > t->peak)
+		t->peak = n;
+}
+
+void tracer__occupancy(struct tracer *t, struct ev_footprint *f)
+{
+	table__peak(&f->writers, t->skel->maps.writers);
+	table__peak(&f->owners, t->skel->maps.owners);
+	table__peak(&f->pairs, t->skel->maps.pairs);
 }
 
 int tracer__holding(void *tp, uint32_t pid, uint64_t goid, struct gmw_rec *out)

@@ -50,6 +50,9 @@ int tracer__holding(void *t, uint32_t pid, uint64_t goid, struct gmw_rec *out);
 int tracer__unfinished(struct tracer *t);
 /* Drop records older than stale_ns and those of processes that exited. */
 void tracer__purge(struct tracer *t, uint64_t stale_ns);
+struct ev_footprint;
+/* How full the BPF tables are now; raises the peaks in f. */
+void tracer__occupancy(struct tracer *t, struct ev_footprint *f);
 /*
  * --max-overhead's windows: the entries go (and stop recording at once),
  * then the ways out, and every write still in flight is forgotten; resume
