@@ -61,7 +61,7 @@ detect_once() {
 	local t0 i lpid found=none gone=
 	: >"$tmp/ev"
 	t0=$(date +%s.%N)
-	serve "$gmw" --max-overhead 5 --json -o "$tmp/ev" --
+	serve "$gmw" -v --max-overhead 5 --json -o "$tmp/ev" --
 	"$load" -url "http://$addr/" -c 8 -seconds 120 >/dev/null 2>&1 &
 	lpid=$!
 	for ((i = 0; i < 1200; i++)); do
@@ -82,6 +82,11 @@ detect_once() {
 		found="$found, then the server died of $(grep -m1 -o 'fatal error: .*' "$tmp/srv.err" || echo it)"
 	fi
 	echo "$found"
+	# what bounds it: a race recurring every T s is caught, on average,
+	# after T / (the share of the time traced)
+	grep -m1 -o 'a probe hit costs [0-9.]* us emulated' "$tmp/srv.err" | sed 's/^/    /' || true
+	echo "    last estimate: $(grep -o 'full tracing costs ~[0-9]*% of the target.s CPU' "$tmp/srv.err" |
+		tail -1), $(grep -o 'tracing [0-9.]* s of every [0-9.]* s' "$tmp/srv.err" | tail -1)"
 }
 
 srv_args=()
