@@ -34,6 +34,15 @@ CFLAGS += -I$(O)/yyjson
 LDLIBS := -static $(shell pkg-config --static --libs $(PKGS) 2>/dev/null)
 STATIC_LIBS := $(O)/yyjson/libyyjson.a
 endif
+# SANITIZE=1 (set by `make asan`): AddressSanitizer, LeakSanitizer and
+# UndefinedBehaviorSanitizer, every report fatal. Built by clang, whose
+# single runtime (linked in, from Debian's clang package) writes both kinds
+# of report to ASAN_OPTIONS' log_path; gcc's separate libubsan ignores it
+# beside libasan and prints to stderr, where a test may discard it.
+ifeq ($(SANITIZE),1)
+CC := $(CLANG)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Wno-unused-function
 
@@ -45,7 +54,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 
 .PHONY: all deps fixtures unit integration test demo bench bench-budget bench-startup large clean install \
-	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man otelcol k8scheck
+	offsets-table vmlinux bpf-arm64 vmlinux-arm64 static static-test man otelcol k8scheck \
+	asan asan-test
 all: $(O)/gomapwatch
 
 $(O)/gomapwatch: $(LIB_OBJS) $(APP_OBJS) $(STATIC_LIBS)
@@ -102,7 +112,18 @@ integration: fixtures otelcol k8scheck
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration static-test vm-test
+	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration asan-test static-test vm-test
+
+# The tracer and the unit tests built with the sanitizers: $(O)/asan
+asan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 O=$(O)/asan all $(UNIT_BINS:$(O)/%=$(O)/asan/%)
+
+# The unit tests and a subset of the integration tests against it; any
+# sanitizer report fails the stage (tests/integration/asan.sh).
+asan-test: asan fixtures otelcol k8scheck
+	$(Q)GMW=$(abspath $(O)/asan/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
+		OTELCOL=$(abspath $(O)/otelcol/otelcol) K8SCHECK=$(abspath $(O)/k8scheck/k8scheck) \
+		tests/integration/asan.sh $(abspath $(UNIT_BINS:$(O)/%=$(O)/asan/%))
 
 # One self-contained binary to copy onto a production box: $(O)/static/gomapwatch
 static: deps

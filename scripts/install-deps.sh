@@ -3,7 +3,9 @@
 # Idempotent: does nothing when everything is present. Run as root.
 set -euo pipefail
 
-PKGS=(clang llvm make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+# libclang-rt-14-dev: the sanitizers' runtime for `make asan`; clang only
+# recommends it, and images installed without recommends lack it.
+PKGS=(clang llvm libclang-rt-14-dev make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
       libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq curl golang-1.19-go time help2man systemd man-db)
 
 missing=()

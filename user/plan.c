@@ -708,7 +708,9 @@ static int disasm__init(struct disasm *d, const struct gobin *b, const struct go
 		cs_close(&d->cs);
 		return -1;
 	}
-	qsort(d->noreturn, d->nnoreturn, sizeof(*d->noreturn), cmp_u64);
+	/* none found leaves the list NULL, which qsort must not be given */
+	if (d->nnoreturn)
+		qsort(d->noreturn, d->nnoreturn, sizeof(*d->noreturn), cmp_u64);
 	return 0;
 }
 
