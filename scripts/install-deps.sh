@@ -3,8 +3,11 @@
 # Idempotent: does nothing when everything is present. Run as root.
 set -euo pipefail
 
+# libclang-rt-14-dev: libFuzzer and the sanitizers' runtimes for clang 14
+# (only recommended by it) for tests/fuzz.
 PKGS=(clang llvm make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
-      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq curl golang-1.19-go time help2man systemd man-db)
+      libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq curl golang-1.19-go time help2man systemd man-db
+      libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}" libyyjson-dev; do
