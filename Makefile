@@ -108,8 +108,9 @@ test: deps
 # by clang with ASan and UBSan into $(O)/fuzz. Seeds are cut from the
 # fixtures (scripts/fuzz-seeds.sh), never committed; what a run finds goes to
 # $(O)/fuzz/corpus/<target>. `make fuzz` runs each target FUZZ_SECONDS;
-# `make fuzz-smoke` (in `make test`) FUZZ_SMOKE_SECONDS each, after
-# replaying tests/fuzz/regress/<target>, and fails on any finding.
+# `make fuzz-smoke` (in `make test`) FUZZ_SMOKE_SECONDS each from the seeds
+# alone, after replaying tests/fuzz/regress/<target>; either fails on any
+# finding.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 60
@@ -151,7 +152,7 @@ fuzz: fuzz-build fuzz-seeds
 	$(Q)$(FUZZ_RUN) $(O)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build fuzz-seeds
-	$(Q)$(FUZZ_RUN) $(O)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+	$(Q)FUZZ_FRESH=1 $(FUZZ_RUN) $(O)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # One self-contained binary to copy onto a production box: $(O)/static/gomapwatch
 static: deps

@@ -4,6 +4,8 @@
 # scripts/fuzz-seeds.sh). Each target first replays its regression inputs
 # (tests/fuzz/regress/TARGET), then runs SECONDS seconds with new inputs
 # kept in DIR/corpus/TARGET and crashers written to DIR/crash/TARGET.
+# FUZZ_FRESH=1 starts from the seeds alone in an emptied DIR/smoke/TARGET, so
+# the time a run takes does not grow with what earlier runs kept.
 # Fails when any target finds anything.
 set -uo pipefail
 
@@ -34,6 +36,10 @@ leaks() {
 for t in "$@"; do
 	bin=$dir/fuzz_$t
 	corpus=$dir/corpus/$t crash=$dir/crash/$t log=$dir/$t.log
+	if [ "${FUZZ_FRESH:-0}" = 1 ]; then
+		corpus=$dir/smoke/$t
+		rm -rf "$corpus"
+	fi
 	mkdir -p "$corpus" "$crash" "$dir/seeds/$t"
 	opts=(-rss_limit_mb=4096 -timeout=30 -max_len="$(max_len "$t")"
 	      -artifact_prefix="$crash/" -print_final_stats=1)
