@@ -112,7 +112,7 @@ integration: fixtures otelcol k8scheck
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit integration asan-test static-test vm-test
+	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit fuzz-smoke integration asan-test static-test vm-test
 
 # The tracer and the unit tests built with the sanitizers: $(O)/asan
 asan: deps
@@ -124,6 +124,56 @@ asan-test: asan fixtures otelcol k8scheck
 	$(Q)GMW=$(abspath $(O)/asan/gomapwatch) GMW_FIXTURES=$(abspath $(O)/fixtures) \
 		OTELCOL=$(abspath $(O)/otelcol/otelcol) K8SCHECK=$(abspath $(O)/k8scheck/k8scheck) \
 		tests/integration/asan.sh $(abspath $(UNIT_BINS:$(O)/%=$(O)/asan/%))
+
+# libFuzzer targets (tests/fuzz) for the readers of untrusted binaries, built
+# by clang with ASan and UBSan into $(O)/fuzz. Seeds are cut from the
+# fixtures (scripts/fuzz-seeds.sh), never committed; what a run finds goes to
+# $(O)/fuzz/corpus/<target>. `make fuzz` runs each target FUZZ_SECONDS;
+# `make fuzz-smoke` (in `make test`) FUZZ_SMOKE_SECONDS each from the seeds
+# alone, after replaying tests/fuzz/regress/<target>; either fails on any
+# finding.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(O)/fuzz/fuzz_%)
+FUZZ_OBJS := $(LIB_SRCS:user/%.c=$(O)/fuzz/user/%.o)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	       $(filter-out -g -O2,$(CFLAGS))
+FUZZ_RUN = GMW_FIXTURES=$(abspath $(O)/fixtures) scripts/fuzz-run.sh
+.PHONY: fuzz-build fuzz-seeds fuzz fuzz-smoke
+.SECONDARY: $(FUZZ_OBJS)
+
+$(O)/fuzz/user/%.o: user/%.c | $(O)/fuzz/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(O)/fuzz/user
+	$(call msg,FUZZLD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+$(O)/fuzz/user:
+	$(Q)mkdir -p $@
+
+fuzz-build: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+# cut again only when the fixtures or the cutting change
+fuzz-seeds: fixtures
+	$(Q)$(MAKE) --no-print-directory $(O)/fuzz/seeds/.done
+
+$(O)/fuzz/seeds/.done: $(O)/fixtures/matrix.txt scripts/fuzz-seeds.sh tests/fuzz/fuzz_plan.c
+	$(call msg,SEEDS,$(O)/fuzz/seeds)
+	$(Q)rm -rf $(O)/fuzz/seeds
+	$(Q)scripts/fuzz-seeds.sh $(O)/fixtures $(O)/fuzz/seeds
+	$(Q)touch $@
+
+fuzz: fuzz-build fuzz-seeds
+	$(Q)$(FUZZ_RUN) $(O)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build fuzz-seeds
+	$(Q)FUZZ_FRESH=1 $(FUZZ_RUN) $(O)/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 # One self-contained binary to copy onto a production box: $(O)/static/gomapwatch
 static: deps
@@ -204,4 +254,4 @@ install: all $(O)/gomapwatch.8
 clean:
 	rm -rf $(O)
 
--include $(wildcard $(O)/user/*.d $(O)/tests/*.d $(O)/*.bpf.o.d)
+-include $(wildcard $(O)/user/*.d $(O)/tests/*.d $(O)/*.bpf.o.d $(O)/fuzz/user/*.d $(O)/fuzz/*.d)

@@ -3,8 +3,9 @@
 # Idempotent: does nothing when everything is present. Run as root.
 set -euo pipefail
 
-# libclang-rt-14-dev: the sanitizers' runtime for `make asan`; clang only
-# recommends it, and images installed without recommends lack it.
+# libclang-rt-14-dev: libFuzzer and the sanitizers' runtimes for clang 14
+# (`make asan`, tests/fuzz); clang only recommends it, and images installed
+# without recommends lack it.
 PKGS=(clang llvm libclang-rt-14-dev make pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
       libcapstone-dev libcmocka-dev libcurl4-openssl-dev jq curl golang-1.19-go time help2man systemd man-db)
 

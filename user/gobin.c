@@ -64,6 +64,8 @@ struct gobin_priv {
 	const uint8_t *buildinfo, *pclntab;
 	size_t buildinfo_len, pclntab_len;
 	uint64_t pclntab_addr;
+	bool borrowed;			/* map is the caller's (gobin__open_mem) */
+	void *elf_image;		/* libelf's private copy of it */
 };
 
 static struct gobin_priv *gobin__priv(const struct gobin *b)
@@ -631,11 +633,27 @@ static int gobin__map(struct gobin *b, char *err, size_t errlen)
 	return 0;
 }
 
-int gobin__open(struct gobin *b, const char *path, char *err, size_t errlen)
+/* What gobin__open and gobin__open_mem share once the image is there. */
+static int gobin__load(struct gobin *b, char *err, size_t errlen)
 {
 	bool has_buildinfo;
 	int ret;
 
+	if (gobin__check_ehdr(b, err, errlen) ||
+	    gobin__load_segments(b, err, errlen) ||
+	    gobin__load_sections(b, err, errlen))
+		return -1;
+	has_buildinfo = gobin__load_version(b);
+	ret = gobin__load_pclntab(b, err, errlen);
+	if (ret > 0)
+		return gobin__err(b, err, errlen, has_buildinfo ?
+				  "no pclntab found" :
+				  "not a Go binary (no .go.buildinfo and no .gopclntab)");
+	return ret < 0 ? -1 : 0;
+}
+
+int gobin__open(struct gobin *b, const char *path, char *err, size_t errlen)
+{
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	snprintf(b->path, sizeof(b->path), "%s", path);
@@ -651,19 +669,50 @@ int gobin__open(struct gobin *b, const char *path, char *err, size_t errlen)
 		gobin__err(b, err, errlen, "not an ELF file");
 		goto out_close;
 	}
-	if (gobin__check_ehdr(b, err, errlen) ||
-	    gobin__load_segments(b, err, errlen) ||
-	    gobin__load_sections(b, err, errlen))
+	if (gobin__load(b, err, errlen))
 		goto out_close;
-	has_buildinfo = gobin__load_version(b);
-	ret = gobin__load_pclntab(b, err, errlen);
-	if (ret > 0) {
-		gobin__err(b, err, errlen, has_buildinfo ?
-			   "no pclntab found" :
-			   "not a Go binary (no .go.buildinfo and no .gopclntab)");
+	return 0;
+out_close:
+	gobin__close(b);
+	return -1;
+}
+
+int gobin__open_mem(struct gobin *b, const void *data, size_t size,
+		    const char *name, char *err, size_t errlen)
+{
+	struct gobin_priv *pv;
+
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	snprintf(b->path, sizeof(b->path), "%s", name);
+	b->priv = pv = calloc(1, sizeof(struct gobin_priv));
+	if (!pv)
+		return gobin__err(b, err, errlen, "out of memory");
+	if (!size) {
+		gobin__err(b, err, errlen, "not an ELF file");
 		goto out_close;
 	}
-	if (ret < 0)
+	pv->map = data;
+	pv->size = size;
+	pv->borrowed = true;
+	/*
+	 * elf_memory() may write to its image (byte-order conversion in
+	 * place), and what gobin hands out must stay the caller's bytes:
+	 * libelf gets a copy of its own.
+	 */
+	pv->elf_image = malloc(size);
+	if (!pv->elf_image) {
+		gobin__err(b, err, errlen, "out of memory");
+		goto out_close;
+	}
+	memcpy(pv->elf_image, data, size);
+	elf_version(EV_CURRENT);
+	b->elf = elf_memory(pv->elf_image, size);
+	if (!b->elf) {
+		gobin__err(b, err, errlen, "not an ELF file");
+		goto out_close;
+	}
+	if (gobin__load(b, err, errlen))
 		goto out_close;
 	return 0;
 out_close:
@@ -679,8 +728,9 @@ void gobin__close(struct gobin *b)
 	if (b->elf)
 		elf_end(b->elf);
 	if (pv) {
-		if (pv->map)
+		if (pv->map && !pv->borrowed)
 			munmap((void *)pv->map, pv->size);
+		free(pv->elf_image);
 		free(pv->segs);
 		free(pv->by_name);
 		nameidx__free(&pv->names);

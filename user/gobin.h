@@ -48,6 +48,13 @@ struct pcframe {
 
 /* Returns 0, or -1 with a one-line reason in err ("not an ELF file", ...). */
 int gobin__open(struct gobin *b, const char *path, char *err, size_t errlen);
+/*
+ * The same on an image already in memory (name stands in for the path in
+ * messages). Nothing is copied that gobin hands out: data must stay valid,
+ * and is read again by later calls, until gobin__close.
+ */
+int gobin__open_mem(struct gobin *b, const void *data, size_t size,
+		    const char *name, char *err, size_t errlen);
 void gobin__close(struct gobin *b);
 
 /* Parse "go1.24.4 X:noswissmap", "go1.21", "devel go1.23-abc ..." */

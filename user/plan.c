@@ -573,6 +573,10 @@ static int disasm__load(struct disasm *d, const struct gobin *b, const struct go
 		if (code[a - gf->start] != 0xcc) {
 			snprintf(err, errlen, "%s: cannot disassemble at %#lx", gf->name,
 				 (unsigned long)a);
+			/* plan_fn frees only what a successful load gives it */
+			cs_free(d->insn, d->n);
+			d->insn = NULL;
+			d->n = 0;
 			return -1;
 		}
 	}
