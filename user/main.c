@@ -378,7 +378,7 @@ static int add_sinks(struct session *s, const struct report_src *src, char *err,
 		.net = { .url = env.otlp, .headers = env.otlp_headers,
 			 .nheaders = env.notlp_headers },
 		.service_name = env.service_name,
-		.exe_path = s->tgt.path,
+		.exe_path = target__name(&s->tgt),
 		.go_version = s->bin.has_version ? s->bin.ver.raw : NULL,
 	};
 	struct sink *o;
@@ -670,7 +670,7 @@ static void print_banner(const struct session *s)
 	else
 		snprintf(who, sizeof(who), "every process of the binary");
 	fprintf(stderr, "gomapwatch: watching %s (%s, %s, %s maps): %d functions, %d probes%s\n",
-		who, s->bin.path, s->bin.has_version ? s->bin.ver.raw : "Go ?",
+		who, target__name(&s->tgt), s->bin.has_version ? s->bin.ver.raw : "Go ?",
 		s->off.swiss ? "swiss" : "hmap", s->plan.nfns, plan__npoints(&s->plan),
 		env.duration ? "" : "; Ctrl-C to stop");
 }

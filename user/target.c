@@ -68,16 +68,31 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * The file behind path as the kernel opens it, held open: realpath would
+ * read /proc/PID/root/usr/bin/server's link as "/" and land on the host's
+ * /usr/bin/server, while open() follows it into the container's root.
+ * The uprobes attach, and the binary is read, through /proc/self/fd/N,
+ * which names that inode whatever is mounted at path later.
+ */
 int target__from_binary(struct target *t, const char *path, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->err_fd = -1;
 	t->pid = -1;
-	if (!realpath(path, t->path)) {
+	t->bin_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->bin_fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	snprintf(t->name, sizeof(t->name), "%s", path);
+	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->bin_fd);
 	return 0;
+}
+
+const char *target__name(const struct target *t)
+{
+	return t->name[0] ? t->name : t->path;
 }
 
 static void child_run(int go_rd, int err_wr, char **argv, const char *path)
@@ -196,7 +211,7 @@ uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)
 void target__describe(const struct target *t, char *buf, size_t len)
 {
 	if (t->pid <= 0)
-		snprintf(buf, len, "every process running %s", t->path);
+		snprintf(buf, len, "every process running %s", target__name(t));
 	else if (!t->exited)
 		snprintf(buf, len, "still running (pid %d)", t->pid);
 	else if (!t->child)

@@ -15,6 +15,8 @@ struct target {
 	int go_fd;		/* write end: closing it lets the child exec */
 	int err_fd;		/* read end: errno from a failed exec */
 	char path[4096];	/* what the uprobes attach to */
+	char name[4096];	/* -b: the path as given, for the user */
+	int bin_fd;		/* -b: the binary, held open (path names it) */
 	int status;		/* waitpid status once exited */
 	bool exited;
 };
@@ -24,6 +26,8 @@ int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t e
 int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen);
 /* -b: every process running the binary at path, now and later (pid -1). */
 int target__from_binary(struct target *t, const char *path, char *err, size_t errlen);
+/* The binary as the user named it. */
+const char *target__name(const struct target *t);
 /* Fork a child that waits for target__release before exec'ing argv. */
 int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 /* Let the child exec; 0, or -1 if exec failed (reason in err). */

@@ -528,6 +528,42 @@ t_binary() {
 	jq -e -s '[.[] | select(.type == "summary") | .conflicts] | .[0] >= 1' "$T/ev" >/dev/null
 }
 
+# pids of the processes whose conflicts FILE names
+conflict_pids() { jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .pid' "$1" | sort -u; }
+
+# -b /proc/PID/root/PATH: a container's binary at a path where the host has
+# another (racy.stripped, racy too). The container's process is caught; the
+# host's, run under watch, is not (its file was never the one named).
+container_binary_once() {
+	local fx=$1 dir=$T/bin p h g
+	mkdir -p "$dir"
+	cp "$fx/racy.stripped" "$dir/server"
+	unshare --mount --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/server" && exec "$1/server" -sleep 3s' \
+		sh "$dir" "$fx/racy" >"$T/out.c" 2>/dev/null &
+	wait_line "$T/out.c" '^worker 3 goid'
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.c")
+	"$GMW" -b "/proc/$p/root$dir/server" --json -o "$T/ev" -d 8 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	grep -qF "(/proc/$p/root$dir/server, " "$T/err" || die "banner: $(cat "$T/err")"
+	"$dir/server" -sleep 1s >"$T/out.h" 2>/dev/null &
+	wait_line "$T/out.h" '^worker 3 goid'
+	h=$(awk '$1 == "pid" { print $2 }' "$T/out.h")
+	expect_status 0 wait "$g"
+	wait
+	conflict_pids "$T/ev" >"$T/pids"
+	! grep -qx "$h" "$T/pids" || die "the host's $dir/server (pid $h) was traced"
+	grep -qx "$p" "$T/pids" || die "no conflict from the container's process $p: $(cat "$T/pids")"
+	goids "$T/out.c" >"$T/ids"
+	[ -z "$(jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .goroutine' "$T/ev" |
+		sort -un | comm -23 - "$T/ids")" ] || die "conflicts name goroutines the container's process never printed"
+}
+
+t_binary_in_container() {
+	rate "container's binary caught, host's untouched" 5 4 container_binary_once "$1"
+}
+
 # inspect: version, layout, where offsets came from, every probe point.
 t_inspect() {
 	local fx=$1 version=$2 layout pid
