@@ -564,6 +564,31 @@ t_binary_in_container() {
 	rate "container's binary caught, host's untouched" 5 4 container_binary_once "$1"
 }
 
+# -b on a PIE: gomapwatch is stopped while a racy process runs and dies,
+# so its events are read after it is gone (no /proc/PID/maps to ask): its
+# stacks must still name the racy line.
+pie_exited_once() {
+	local fx=$1 g p
+	cp "$fx/racy.pie" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" -d 20 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	kill -STOP "$g"
+	timeout 15 "$T/server" -sleep 0.5s >"$T/out" 2>/dev/null || true
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	! kill -0 "$p" 2>/dev/null || die "pid $p still running"
+	kill -CONT "$g"
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	[ -n "$(jq -c --argjson p "$p" 'select(.type == "conflict" and .sides[0].pid == $p)' "$T/ev")" ] ||
+		die "no conflict from pid $p"
+	check_racy_events "$T/ev" "$T/out" || die "stacks not symbolized: $(events "$T/ev" conflict | sed -n 1p | jq -c '.sides[0].stack[:2]')"
+}
+
+t_pie_exited() {
+	rate "exited PIE process symbolized" 5 4 pie_exited_once "$1"
+}
+
 # inspect: version, layout, where offsets came from, every probe point.
 t_inspect() {
 	local fx=$1 version=$2 layout pid
