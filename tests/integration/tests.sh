@@ -589,6 +589,55 @@ t_pie_exited() {
 	rate "exited PIE process symbolized" 5 4 pie_exited_once "$1"
 }
 
+# start_as PID OUT CMD...: CMD in the background as process PID, the one
+# that just ended (ns_last_pid, retried while other forks take it first)
+start_as() {
+	local want=$1 out=$2 i
+	shift 2
+	for ((i = 0; i < 200; i++)); do
+		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
+		"$@" >"$out" 2>/dev/null &
+		[ "$!" -ne "$want" ] || return 0
+		kill "$!" 2>/dev/null || true
+		wait "$!" 2>/dev/null || true
+	done
+	die "pid $want never came back"
+}
+
+# The line of racy's faststr write.
+racy_str_line() { grep -n 'mstr\[keys\[k\]\] = i' "$root/tests/go/racy/main.go" | cut -d: -f1; }
+
+# -b on a PIE: a racy process dies of its race and its PID goes to the next
+# process of the binary, loaded elsewhere, racing on another map: that one's
+# conflict is symbolized with its own load bias and names its own goroutines.
+pid_reuse_once() {
+	local fx=$1 g p
+	cp "$fx/racy.pie" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" -d 30 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	timeout 15 "$T/server" -sleep 0.3s >"$T/out.a" 2>/dev/null || true
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.a")
+	start_as "$p" "$T/out.b" "$T/server" -kind faststr -sleep 0.3s
+	wait "$p" || true
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	goids "$T/out.b" >"$T/ids"
+	jq -r 'select(.type == "conflict") | .sides[] | select(.function == "runtime.mapassign_faststr")
+		| .goroutine' "$T/ev" | sort -un >"$T/seen"
+	[ -s "$T/seen" ] || die "no conflict from the second process $p"
+	[ -z "$(comm -23 "$T/seen" "$T/ids")" ] || die "its conflicts name goroutines it never printed"
+	jq -e -s --argjson p "$p" --argjson line "$(racy_str_line)" '[.[] | select(.type == "conflict")
+		| .sides[] | select(.function == "runtime.mapassign_faststr")
+		| select(.pid != $p or .stack[0].function != "main.writer" or .stack[0].line != $line)]
+		| length == 0' "$T/ev" >/dev/null ||
+		die "stacks of pid $p's second process: $(jq -c 'select(.type == "conflict") | .sides[0].stack[0]' "$T/ev" | tr '\n' ' ')"
+}
+
+t_pid_reuse() {
+	rate "reused PID symbolized as its own" 5 4 pid_reuse_once "$1"
+}
+
 # inspect: version, layout, where offsets came from, every probe point.
 t_inspect() {
 	local fx=$1 version=$2 layout pid
