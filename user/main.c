@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "bpflog.h"
 #include "budget.h"
+#include "caps.h"
 #include "gobin.h"
 #include "inspect.h"
 #include "kfeat.h"
@@ -47,7 +48,9 @@ static const char doc[] =
 	"\n"
 	"Attaches uprobes to the Go runtime's map functions of an unmodified Go\n"
 	"program and reports each conflict with both goroutines' stacks, plus the\n"
-	"runtime's own fatal errors and panics. Needs root.\n"
+	"runtime's own fatal errors and panics. Needs root, or CAP_BPF and\n"
+	"CAP_PERFMON (CAP_SYS_ADMIN too for --max-overhead, CAP_SYS_PTRACE for\n"
+	"another user's process); exits 77 naming what is missing.\n"
 	"\n"
 	"Stacks read as Go's traceback does, inlined calls expanded; each side shows\n"
 	"the key it was given. A fatal error comes with the last map operations on\n"
@@ -714,9 +717,10 @@ int main(int argc, char **argv)
 	argc = split_command(argc, argv);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	if (geteuid() != 0) {
-		die("must run as root (uprobes and BPF need CAP_SYS_ADMIN)");
-		return 1;
+	/* capabilities, not uid 0: CAP_BPF and CAP_PERFMON are enough for most runs */
+	if (caps__check(env.max_overhead > 0, err, sizeof(err))) {
+		die(err);
+		return CAPS_EXIT;
 	}
 	bpflog__install(env.verbose > 1);
 	kfeat__probe(&s.feat, true);

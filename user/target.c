@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "caps.h"
 #include "target.h"
 
 int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t errlen)
@@ -43,6 +45,7 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 {
 	char *end, proc[64];
 	long pid;
+	int fd;
 
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->err_fd = -1;
@@ -60,9 +63,17 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 	t->pid = pid;
 	/* through /proc/PID/exe: works across mount namespaces and for deleted files */
 	snprintf(t->path, sizeof(t->path), "/proc/%ld/exe", pid);
-	if (access(t->path, R_OK)) {
-		snprintf(err, errlen, "process %ld: cannot open its executable: %s", pid,
-			 strerror(errno));
+	/* open, not access(): access() drops a non-root caller's capabilities */
+	fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0) {
+		int e = errno;
+
+		/* another user's process: /proc/PID/exe is behind a ptrace check */
+		snprintf(err, errlen, "process %ld: cannot open its executable: %s%s", pid,
+			 strerror(e), e == EACCES && !caps__has(CAP_SYS_PTRACE) ?
+			 " (missing capability: CAP_SYS_PTRACE)" : "");
 		return -1;
 	}
 	return 0;

@@ -84,6 +84,7 @@ run not-go-pid t_not_go_pid
 run not-elf t_not_elf
 run no-map-functions t_no_maps
 run not-root t_not_root "$GMW_FIXTURES/$tag"
+run capabilities t_capabilities "$GMW_FIXTURES/$tag"
 run bad-arguments t_bad_args
 
 echo "--- release x build-mode matrix"

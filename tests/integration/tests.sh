@@ -449,8 +449,53 @@ t_not_root() {
 	chmod 755 "$work" "$T"
 	cp "$GMW" "$T/gomapwatch"
 	chmod 755 "$T/gomapwatch"
-	expect_error '^gomapwatch: must run as root' \
+	expect_error '^gomapwatch: missing capabilities: CAP_BPF, CAP_PERFMON \(or CAP_SYS_ADMIN\)' \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" -- "$fx/racy"
+	expect_status 77 setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" -- "$fx/racy"
+}
+
+# as nobody, with the capabilities given (setpriv's ambient set): CAPS=bpf,perfmon
+as_nobody() {
+	local c=+${CAPS//,/,+}
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$c" --ambient-caps="$c" "$@"
+}
+
+caps_racy_once() {
+	chmod 777 "$T"
+	"$@" "$T/../gomapwatch" --json -o "$T/ev" -d 30 -- "$T/../racy" >"$T/out" 2>"$T/err" || true
+	check_racy_events "$T/ev" "$T/out"
+}
+
+# root without CAP_SYS_ADMIN in its bounding set
+without_sys_admin() { capsh --drop=cap_sys_admin -- -c '"$@"' capsh "$@"; }
+
+# CAP_BPF and CAP_PERFMON without CAP_SYS_ADMIN (a non-root uid, or root
+# with it dropped) trace; what is missing is named, exit status 77.
+t_capabilities() {
+	local fx=$1 p
+	command -v setpriv >/dev/null && command -v capsh >/dev/null || die "setpriv or capsh missing"
+	chmod 755 "$work"
+	chmod 777 "$T"
+	cp "$GMW" "$T/gomapwatch"
+	cp "$fx/racy" "$T/racy"
+	chmod 755 "$T/gomapwatch" "$T/racy"
+	CAPS=bpf,perfmon rate "nobody with CAP_BPF, CAP_PERFMON detects" 3 2 caps_racy_once as_nobody
+	rate "root without CAP_SYS_ADMIN detects" 3 2 caps_racy_once without_sys_admin
+	CAPS=bpf expect_error '^gomapwatch: missing capabilities: CAP_PERFMON \(or CAP_SYS_ADMIN\)' \
+		as_nobody "$T/gomapwatch" -- "$T/racy"
+	CAPS=bpf expect_status 77 as_nobody "$T/gomapwatch" -- "$T/racy"
+	# no -d: a budget, and the kernel times programs only for CAP_SYS_ADMIN
+	CAPS=bpf,perfmon expect_error '^gomapwatch: missing capability: CAP_SYS_ADMIN: --max-overhead .*--max-overhead off' \
+		as_nobody "$T/gomapwatch" -b "$T/racy"
+	# another user's process: its /proc/PID/exe needs CAP_SYS_PTRACE
+	"$T/racy" -sleep 5s >"$T/out.p" 2>/dev/null &
+	wait_line "$T/out.p" '^worker 3 goid'
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.p")
+	CAPS=bpf,perfmon expect_error "^gomapwatch: process $p: cannot open its executable: .*missing capability: CAP_SYS_PTRACE" \
+		as_nobody "$T/gomapwatch" -p "$p" -d 5
+	CAPS=bpf,perfmon,sys_ptrace expect_status 0 as_nobody "$T/gomapwatch" -p "$p" --json -o "$T/ev.p" -d 10
+	wait "$p" || true
+	check_racy_events "$T/ev.p" "$T/out.p" || die "-p with CAP_SYS_PTRACE: no conflict"
 }
 
 t_bad_args() {
