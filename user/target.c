@@ -219,6 +219,47 @@ uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)
 	return bias;
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * /proc/PID/stat's start time counts clock ticks of CLOCK_BOOTTIME,
+ * the kernel's records CLOCK_MONOTONIC: the two differ by the time
+ * suspended. Rounded down to a tick, so never later than the real start.
+ */
+int target__start_mono(pid_t pid, uint64_t *ns)
+{
+	unsigned long long ticks;
+	char path[64], buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t boot, off;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* field 22, counted after the command's closing parenthesis */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0 || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+				   "%*d %*d %*d %*d %*d %*d %llu", &ticks) != 1)
+		return -1;
+	boot = ticks * (1000000000ULL / hz);
+	off = clock_ns(CLOCK_BOOTTIME);
+	/* read second, the monotonic clock can be ahead by the time between */
+	off = off > clock_ns(CLOCK_MONOTONIC) ? off - clock_ns(CLOCK_MONOTONIC) : 0;
+	*ns = boot > off ? boot - off : 0;
+	return 0;
+}
+
 void target__describe(const struct target *t, char *buf, size_t len)
 {
 	if (t->pid <= 0)

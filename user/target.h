@@ -49,6 +49,12 @@ struct cpu_meter {
 /* Seconds of CPU time (user and system) so far; 0, or -1 once it is gone. */
 int target__cpu(const struct target *t, struct cpu_meter *m, double *s);
 void cpu_meter__free(struct cpu_meter *m);
+/*
+ * When process pid started, on CLOCK_MONOTONIC (the kernel's event
+ * times): a record older than that is a previous process's of the same
+ * PID. 0, or -1 if it is gone.
+ */
+int target__start_mono(pid_t pid, uint64_t *ns);
 /* "exited with status 2", "killed by signal 9 (Killed)" */
 void target__describe(const struct target *t, char *buf, size_t len);
 /* gomapwatch's own exit code for a child's status: its code, or 128 + signal */

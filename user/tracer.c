@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "gomapwatch.skel.h"
+#include "target.h"
 #include "tracer.h"
 #include "uprobe_multi.h"
 
@@ -527,6 +528,14 @@ static bool pid_gone(__u32 pid)
 	return kill(pid, 0) && errno == ESRCH;
 }
 
+/* -b: the PID of a record taken at ts is another process's now. */
+static bool reused(__u32 pid, uint64_t ts)
+{
+	uint64_t start;
+
+	return !target__start_mono(pid, &start) && start > ts;
+}
+
 /* Delete the keys of fd that drop() picks; the keys are collected first. */
 static int table__purge(int fd, size_t vsize, bool (*drop)(const void *k, const void *v, void *c),
 			void *ctx)
@@ -578,7 +587,7 @@ static bool writer_stale(const void *k, const void *v, void *c)
 	const struct gmw_inflight *w = v;
 	struct purge_ctx *p = c;
 
-	if (pid_gone(w->pid))
+	if (pid_gone(w->pid) || reused(w->pid, w->ts))
 		return true;
 	if (p->now <= w->ts || p->now - w->ts <= p->stale_ns)
 		return false;

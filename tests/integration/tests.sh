@@ -679,8 +679,33 @@ pid_reuse_once() {
 		die "stacks of pid $p's second process: $(jq -c 'select(.type == "conflict") | .sides[0].stack[0]' "$T/ev" | tr '\n' ' ')"
 }
 
+# A process churning maps killed inside its writes leaves them open; its
+# PID goes to the next process of the binary, which writes nothing after
+# its start. The dead one's writes must not stay charged to that PID: the
+# summary holds no unfinished write (dropped as a previous process's).
+records_reuse_once() {
+	local fx=$1 g a
+	cp "$fx/stress" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" --stale-ms 600000 -d 30 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	"$T/server" -goroutines 100 -seconds 60 >"$T/out.a" 2>/dev/null &
+	a=$!
+	sleep 1
+	kill -9 "$a"
+	wait "$a" 2>/dev/null || true
+	start_as "$a" "$T/out.b" "$T/server" -goroutines 0 -seconds 60
+	sleep 2.5
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	kill "$a" 2>/dev/null || true
+	events "$T/ev" summary | jq -e '.conflicts == 0 and .unfinished == 0 and .aged_out == 0' >/dev/null ||
+		die "summary: $(events "$T/ev" summary | jq -c '{conflicts, writes, write_exits, unfinished, aged_out}')"
+}
+
 t_pid_reuse() {
 	rate "reused PID symbolized as its own" 5 4 pid_reuse_once "$1"
+	rate "reused PID not charged with the dead process's writes" 5 5 records_reuse_once "$1"
 }
 
 # inspect: version, layout, where offsets came from, every probe point.
