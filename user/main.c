@@ -326,7 +326,7 @@ static uint16_t host_machine(void)
 }
 
 /* Read the binary, decide offsets and probe points. Nothing is attached. */
-static int prepare(struct session *s, char *err, size_t len)
+static int read_plan(struct session *s, char *err, size_t len)
 {
 	struct plan_opts po = { .reads = env.reads, .force_ret = env.force_ret };
 	bool swiss;
@@ -345,6 +345,14 @@ static int prepare(struct session *s, char *err, size_t len)
 		return -1;
 	if (env.verbose)
 		print_plan(&s->bin, &s->off, &s->plan);
+	return 0;
+}
+
+/* What went wrong names the binary as the user did (-b: not /proc/self/fd/N). */
+static int prepare(struct session *s, char *err, size_t len)
+{
+	if (read_plan(s, err, len))
+		return target__say_name(&s->tgt, err, len), -1;
 	return 0;
 }
 

@@ -106,6 +106,19 @@ const char *target__name(const struct target *t)
 	return t->name[0] ? t->name : t->path;
 }
 
+void target__say_name(const struct target *t, char *msg, size_t len)
+{
+	size_t n = strlen(t->path);
+	char *rest;
+
+	if (!t->name[0] || strncmp(msg, t->path, n))
+		return;
+	rest = strdup(msg + n);
+	if (rest)
+		snprintf(msg, len, "%s%s", t->name, rest);
+	free(rest);
+}
+
 static void child_run(int go_rd, int err_wr, char **argv, const char *path)
 {
 	char c;

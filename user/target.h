@@ -28,6 +28,8 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 int target__from_binary(struct target *t, const char *path, char *err, size_t errlen);
 /* The binary as the user named it. */
 const char *target__name(const struct target *t);
+/* A message about path (/proc/self/fd/N) made to name the binary as given. */
+void target__say_name(const struct target *t, char *msg, size_t len);
 /* Fork a child that waits for target__release before exec'ing argv. */
 int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 /* Let the child exec; 0, or -1 if exec failed (reason in err). */

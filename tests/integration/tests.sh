@@ -607,6 +607,10 @@ container_binary_once() {
 
 t_binary_in_container() {
 	rate "container's binary caught, host's untouched" 5 4 container_binary_once "$1"
+	# what goes wrong names the binary as given, not the file held open
+	echo 'not a program' >"$T/notelf"
+	expect_error "^gomapwatch: $T/notelf: not an ELF file" "$GMW" -b "$T/notelf"
+	expect_error "^gomapwatch: $T: not a regular file" "$GMW" -b "$T"
 }
 
 # -b on a PIE: gomapwatch is stopped while a racy process runs and dies,
