@@ -698,6 +698,9 @@ records_reuse_once() {
 	sleep 1
 	kill -9 "$a"
 	wait "$a" 2>/dev/null || true
+	# /proc/PID/stat dates a start to a clock tick (10 ms): a PID is
+	# told reused from writes at least a tick older than its process
+	sleep 0.02
 	start_as "$a" "$T/out.b" "$T/server" -goroutines 0 -seconds 60
 	sleep 2.5
 	kill -INT "$g"
