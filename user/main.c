@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "bpflog.h"
 #include "budget.h"
+#include "caps.h"
 #include "gobin.h"
 #include "inspect.h"
 #include "kfeat.h"
@@ -47,7 +48,9 @@ static const char doc[] =
 	"\n"
 	"Attaches uprobes to the Go runtime's map functions of an unmodified Go\n"
 	"program and reports each conflict with both goroutines' stacks, plus the\n"
-	"runtime's own fatal errors and panics. Needs root.\n"
+	"runtime's own fatal errors and panics. Needs root, or CAP_BPF and\n"
+	"CAP_PERFMON (CAP_SYS_ADMIN too for --max-overhead, CAP_SYS_PTRACE for\n"
+	"another user's process); exits 77 naming what is missing.\n"
 	"\n"
 	"Stacks read as Go's traceback does, inlined calls expanded; each side shows\n"
 	"the key it was given. A fatal error comes with the last map operations on\n"
@@ -324,7 +327,7 @@ static uint16_t host_machine(void)
 }
 
 /* Read the binary, decide offsets and probe points. Nothing is attached. */
-static int prepare(struct session *s, char *err, size_t len)
+static int read_plan(struct session *s, char *err, size_t len)
 {
 	struct plan_opts po = { .reads = env.reads, .force_ret = env.force_ret };
 	bool swiss;
@@ -343,6 +346,14 @@ static int prepare(struct session *s, char *err, size_t len)
 		return -1;
 	if (env.verbose)
 		print_plan(&s->bin, &s->off, &s->plan);
+	return 0;
+}
+
+/* What went wrong names the binary as the user did (-b: not /proc/self/fd/N). */
+static int prepare(struct session *s, char *err, size_t len)
+{
+	if (read_plan(s, err, len))
+		return target__say_name(&s->tgt, err, len), -1;
 	return 0;
 }
 
@@ -379,7 +390,7 @@ static int add_sinks(struct session *s, const struct report_src *src, char *err,
 		.net = { .url = env.otlp, .headers = env.otlp_headers,
 			 .nheaders = env.notlp_headers },
 		.service_name = env.service_name,
-		.exe_path = s->tgt.path,
+		.exe_path = target__name(&s->tgt),
 		.go_version = s->bin.has_version ? s->bin.ver.raw : NULL,
 	};
 	struct sink *o;
@@ -704,7 +715,7 @@ static void print_banner(const struct session *s)
 	else
 		snprintf(who, sizeof(who), "every process of the binary");
 	fprintf(stderr, "gomapwatch: watching %s (%s, %s, %s maps): %d functions, %d probes%s\n",
-		who, s->bin.path, s->bin.has_version ? s->bin.ver.raw : "Go ?",
+		who, target__name(&s->tgt), s->bin.has_version ? s->bin.ver.raw : "Go ?",
 		s->off.swiss ? "swiss" : "hmap", s->plan.nfns, plan__npoints(&s->plan),
 		env.duration ? "" : "; Ctrl-C to stop");
 }
@@ -748,9 +759,10 @@ int main(int argc, char **argv)
 	argc = split_command(argc, argv);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	if (geteuid() != 0) {
-		die("must run as root (uprobes and BPF need CAP_SYS_ADMIN)");
-		return 1;
+	/* capabilities, not uid 0: CAP_BPF and CAP_PERFMON are enough for most runs */
+	if (caps__check(env.max_overhead > 0, err, sizeof(err))) {
+		die(err);
+		return CAPS_EXIT;
 	}
 	bpflog__install(env.verbose > 1);
 	kfeat__probe(&s.feat, true);

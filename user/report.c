@@ -13,6 +13,7 @@
 #define FLIGHT_SHOW 16		/* of which shown */
 #define CONFLICT_OPS 16		/* operations of recent conflicts remembered */
 #define MAX_SINKS 4
+#define BIAS_ALIGN 4096		/* a PIE load bias is page-aligned */
 
 /* A conflict by both sides' stacks: printed once, counted always. */
 struct distinct {
@@ -143,14 +144,43 @@ static const char *conflict_kind(const struct gmw_conflict *c)
 	return "write/write";
 }
 
-static uint64_t pid_bias(const struct report *r, uint32_t pid)
+/* Does load bias b put the side's caller in the binary's code? */
+static bool bias_fits(const struct report *r, const struct gmw_side *s, uint64_t b)
 {
-	return r->src.bias ? r->src.bias(r->src.bias_ctx, pid) : 0;
+	uint64_t entry;
+
+	if (b & (BIAS_ALIGN - 1))
+		return false;
+	return !s->ret_ip || gobin__lookup(r->src.bin, s->ret_ip - b - 1, NULL, NULL, &entry);
+}
+
+/*
+ * PIE: a side's load bias from the event itself. Its stack[0] is the
+ * probed instruction, one of the plan's points: the bias is what puts it
+ * there (page-aligned, the caller then in the binary's code). The process
+ * may have exited before its events were read, leaving no /proc/PID/maps,
+ * and its PID may be another process's by now: asking /proc is the last
+ * resort, for a side that carries no probed instruction.
+ */
+static uint64_t side_bias(const struct report *r, const struct gmw_side *s)
+{
+	const struct plan *p = r->src.plan;
+
+	if (!r->src.bias)
+		return 0;
+	for (int i = 0; p && r->src.bin && s->stack[0] && i < p->nfns; i++)
+		for (int j = 0; j < p->fns[i].npoints; j++) {
+			uint64_t a = p->fns[i].points[j].addr;
+
+			if (s->stack[0] >= a && bias_fits(r, s, s->stack[0] - a))
+				return s->stack[0] - a;
+		}
+	return r->src.bias(r->src.bias_ctx, s->pid);
 }
 
 static void stack__load(const struct report *r, const struct gmw_side *s, struct gstack *st)
 {
-	gstack__load(st, r->src.bin, s->nframes ? pid_bias(r, s->pid) : 0, s, r->src.all_frames);
+	gstack__load(st, r->src.bin, s->nframes ? side_bias(r, s) : 0, s, r->src.all_frames);
 }
 
 /* --- conflicts -------------------------------------------------------- */
@@ -467,7 +497,7 @@ static int flight__pick(struct report *r, const struct gmw_message *m, const str
 static void flight__model(const struct report *r, const struct gmw_message *m,
 			  const struct gmw_rec **e, int n, struct ev_op *ops, struct gmw_key *keys)
 {
-	uint64_t bias = pid_bias(r, m->who.pid);
+	uint64_t bias = side_bias(r, &m->who);
 
 	for (int i = 0; i < n; i++) {
 		int fi = r->src.plan ? plan__fn_at(r->src.plan, e[i]->ip - bias) : -1;
@@ -575,7 +605,7 @@ static void side__resolve(const struct report *r, struct gmw_side *s)
 
 	if (s->fn == GMW_FN_UNSEEN)
 		return;
-	bias = r->src.bias ? r->src.bias(r->src.bias_ctx, s->pid) : 0;
+	bias = side_bias(r, s);
 	fi = p ? plan__fn_at(p, s->stack[0] - bias) : -1;
 	s->fn = fi < 0 ? (p ? p->nfns : 0) : fi;
 	s->op = fi < 0 ? 0 : p->fns[fi].op;

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "caps.h"
 #include "target.h"
 
 int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t errlen)
@@ -43,6 +45,7 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 {
 	char *end, proc[64];
 	long pid;
+	int fd;
 
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->err_fd = -1;
@@ -60,24 +63,60 @@ int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen
 	t->pid = pid;
 	/* through /proc/PID/exe: works across mount namespaces and for deleted files */
 	snprintf(t->path, sizeof(t->path), "/proc/%ld/exe", pid);
-	if (access(t->path, R_OK)) {
-		snprintf(err, errlen, "process %ld: cannot open its executable: %s", pid,
-			 strerror(errno));
+	/* open, not access(): access() drops a non-root caller's capabilities */
+	fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0) {
+		int e = errno;
+
+		/* another user's process: /proc/PID/exe is behind a ptrace check */
+		snprintf(err, errlen, "process %ld: cannot open its executable: %s%s", pid,
+			 strerror(e), e == EACCES && !caps__has(CAP_SYS_PTRACE) ?
+			 " (missing capability: CAP_SYS_PTRACE)" : "");
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * The file behind path as the kernel opens it, held open: realpath would
+ * read /proc/PID/root/usr/bin/server's link as "/" and land on the host's
+ * /usr/bin/server, while open() follows it into the container's root.
+ * The uprobes attach, and the binary is read, through /proc/self/fd/N,
+ * which names that inode whatever is mounted at path later.
+ */
 int target__from_binary(struct target *t, const char *path, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->err_fd = -1;
 	t->pid = -1;
-	if (!realpath(path, t->path)) {
+	t->bin_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->bin_fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	snprintf(t->name, sizeof(t->name), "%s", path);
+	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->bin_fd);
 	return 0;
+}
+
+const char *target__name(const struct target *t)
+{
+	return t->name[0] ? t->name : t->path;
+}
+
+void target__say_name(const struct target *t, char *msg, size_t len)
+{
+	size_t n = strlen(t->path);
+	char *rest;
+
+	if (!t->name[0] || strncmp(msg, t->path, n))
+		return;
+	rest = strdup(msg + n);
+	if (rest)
+		snprintf(msg, len, "%s%s", t->name, rest);
+	free(rest);
 }
 
 static void child_run(int go_rd, int err_wr, char **argv, const char *path)
@@ -193,10 +232,51 @@ uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)
 	return bias;
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * /proc/PID/stat's start time counts clock ticks of CLOCK_BOOTTIME,
+ * the kernel's records CLOCK_MONOTONIC: the two differ by the time
+ * suspended. Rounded down to a tick, so never later than the real start.
+ */
+int target__start_mono(pid_t pid, uint64_t *ns)
+{
+	unsigned long long ticks;
+	char path[64], buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t boot, off;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* field 22, counted after the command's closing parenthesis */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0 || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+				   "%*d %*d %*d %*d %*d %*d %llu", &ticks) != 1)
+		return -1;
+	boot = ticks * (1000000000ULL / hz);
+	off = clock_ns(CLOCK_BOOTTIME);
+	/* read second, the monotonic clock can be ahead by the time between */
+	off = off > clock_ns(CLOCK_MONOTONIC) ? off - clock_ns(CLOCK_MONOTONIC) : 0;
+	*ns = boot > off ? boot - off : 0;
+	return 0;
+}
+
 void target__describe(const struct target *t, char *buf, size_t len)
 {
 	if (t->pid <= 0)
-		snprintf(buf, len, "every process running %s", t->path);
+		snprintf(buf, len, "every process running %s", target__name(t));
 	else if (!t->exited)
 		snprintf(buf, len, "still running (pid %d)", t->pid);
 	else if (!t->child)

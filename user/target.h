@@ -15,6 +15,8 @@ struct target {
 	int go_fd;		/* write end: closing it lets the child exec */
 	int err_fd;		/* read end: errno from a failed exec */
 	char path[4096];	/* what the uprobes attach to */
+	char name[4096];	/* -b: the path as given, for the user */
+	int bin_fd;		/* -b: the binary, held open (path names it) */
 	int status;		/* waitpid status once exited */
 	bool exited;
 };
@@ -24,6 +26,10 @@ int target__resolve(const char *cmd, char *path, size_t len, char *err, size_t e
 int target__from_pid(struct target *t, const char *arg, char *err, size_t errlen);
 /* -b: every process running the binary at path, now and later (pid -1). */
 int target__from_binary(struct target *t, const char *path, char *err, size_t errlen);
+/* The binary as the user named it. */
+const char *target__name(const struct target *t);
+/* A message about path (/proc/self/fd/N) made to name the binary as given. */
+void target__say_name(const struct target *t, char *msg, size_t len);
 /* Fork a child that waits for target__release before exec'ing argv. */
 int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 /* Let the child exec; 0, or -1 if exec failed (reason in err). */
@@ -45,6 +51,12 @@ struct cpu_meter {
 /* Seconds of CPU time (user and system) so far; 0, or -1 once it is gone. */
 int target__cpu(const struct target *t, struct cpu_meter *m, double *s);
 void cpu_meter__free(struct cpu_meter *m);
+/*
+ * When process pid started, on CLOCK_MONOTONIC (the kernel's event
+ * times): a record older than that is a previous process's of the same
+ * PID. 0, or -1 if it is gone.
+ */
+int target__start_mono(pid_t pid, uint64_t *ns);
 /* "exited with status 2", "killed by signal 9 (Killed)" */
 void target__describe(const struct target *t, char *buf, size_t len);
 /* gomapwatch's own exit code for a child's status: its code, or 128 + signal */

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "gomapwatch.skel.h"
 #include "event.h"
+#include "target.h"
 #include "tracer.h"
 #include "uprobe_multi.h"
 
@@ -528,6 +529,27 @@ static bool pid_gone(__u32 pid)
 	return kill(pid, 0) && errno == ESRCH;
 }
 
+struct purge_ctx {
+	uint64_t now, stale_ns;
+	uint64_t aged;
+	__u32 pid;		/* the last process looked up, and when it started */
+	uint64_t start;
+	bool known;
+};
+
+/*
+ * -b: the PID of a record taken at ts is another process's now. One
+ * look at /proc per process and purge, however many writes it holds.
+ */
+static bool reused(struct purge_ctx *p, __u32 pid, uint64_t ts)
+{
+	if (p->pid != pid) {
+		p->pid = pid;
+		p->known = !target__start_mono(pid, &p->start);
+	}
+	return p->known && p->start > ts;
+}
+
 /* Delete the keys of fd that drop() picks; the keys are collected first. */
 static int table__purge(int fd, size_t vsize, bool (*drop)(const void *k, const void *v, void *c),
 			void *ctx)
@@ -568,18 +590,13 @@ static int table__clear(int fd)
 	return table__purge(fd, sizeof(struct gmw_inflight), any, NULL);
 }
 
-struct purge_ctx {
-	uint64_t now, stale_ns;
-	uint64_t aged;
-};
-
 /* Records whose exit never came (counted as aged out), and exited processes'. */
 static bool writer_stale(const void *k, const void *v, void *c)
 {
 	const struct gmw_inflight *w = v;
 	struct purge_ctx *p = c;
 
-	if (pid_gone(w->pid))
+	if (pid_gone(w->pid) || reused(p, w->pid, w->ts))
 		return true;
 	if (p->now <= w->ts || p->now - w->ts <= p->stale_ns)
 		return false;

@@ -60,6 +60,9 @@ run signal-detach t_signal_detach "$GMW_FIXTURES/$tag"
 run duration t_duration "$GMW_FIXTURES/$tag"
 run command-killed t_cmd_signal "$GMW_FIXTURES/$tag"
 run binary-all-processes t_binary "$GMW_FIXTURES/$tag"
+run binary-in-container t_binary_in_container "$GMW_FIXTURES/$tag"
+run binary-pie-exited t_pie_exited "$GMW_FIXTURES/$tag"
+run binary-pid-reuse t_pid_reuse "$GMW_FIXTURES/$tag"
 run unknown-version t_unknown_version "$GMW_FIXTURES/$tag"
 run deleted-and-namespaced t_deleted_and_namespaced "$GMW_FIXTURES/$tag"
 run stress t_stress "$GMW_FIXTURES/$tag"
@@ -81,6 +84,7 @@ run not-go-pid t_not_go_pid
 run not-elf t_not_elf
 run no-map-functions t_no_maps
 run not-root t_not_root "$GMW_FIXTURES/$tag"
+run capabilities t_capabilities "$GMW_FIXTURES/$tag"
 run bad-arguments t_bad_args
 
 echo "--- release x build-mode matrix"

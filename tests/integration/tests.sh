@@ -449,8 +449,53 @@ t_not_root() {
 	chmod 755 "$work" "$T"
 	cp "$GMW" "$T/gomapwatch"
 	chmod 755 "$T/gomapwatch"
-	expect_error '^gomapwatch: must run as root' \
+	expect_error '^gomapwatch: missing capabilities: CAP_BPF, CAP_PERFMON \(or CAP_SYS_ADMIN\)' \
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" -- "$fx/racy"
+	expect_status 77 setpriv --reuid=65534 --regid=65534 --clear-groups "$T/gomapwatch" -- "$fx/racy"
+}
+
+# as nobody, with the capabilities given (setpriv's ambient set): CAPS=bpf,perfmon
+as_nobody() {
+	local c=+${CAPS//,/,+}
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$c" --ambient-caps="$c" "$@"
+}
+
+caps_racy_once() {
+	chmod 777 "$T"
+	"$@" "$T/../gomapwatch" --json -o "$T/ev" -d 30 -- "$T/../racy" >"$T/out" 2>"$T/err" || true
+	check_racy_events "$T/ev" "$T/out"
+}
+
+# root without CAP_SYS_ADMIN in its bounding set
+without_sys_admin() { capsh --drop=cap_sys_admin -- -c '"$@"' capsh "$@"; }
+
+# CAP_BPF and CAP_PERFMON without CAP_SYS_ADMIN (a non-root uid, or root
+# with it dropped) trace; what is missing is named, exit status 77.
+t_capabilities() {
+	local fx=$1 p
+	command -v setpriv >/dev/null && command -v capsh >/dev/null || die "setpriv or capsh missing"
+	chmod 755 "$work"
+	chmod 777 "$T"
+	cp "$GMW" "$T/gomapwatch"
+	cp "$fx/racy" "$T/racy"
+	chmod 755 "$T/gomapwatch" "$T/racy"
+	CAPS=bpf,perfmon rate "nobody with CAP_BPF, CAP_PERFMON detects" 3 2 caps_racy_once as_nobody
+	rate "root without CAP_SYS_ADMIN detects" 3 2 caps_racy_once without_sys_admin
+	CAPS=bpf expect_error '^gomapwatch: missing capabilities: CAP_PERFMON \(or CAP_SYS_ADMIN\)' \
+		as_nobody "$T/gomapwatch" -- "$T/racy"
+	CAPS=bpf expect_status 77 as_nobody "$T/gomapwatch" -- "$T/racy"
+	# no -d: a budget, and the kernel times programs only for CAP_SYS_ADMIN
+	CAPS=bpf,perfmon expect_error '^gomapwatch: missing capability: CAP_SYS_ADMIN: --max-overhead .*--max-overhead off' \
+		as_nobody "$T/gomapwatch" -b "$T/racy"
+	# another user's process: its /proc/PID/exe needs CAP_SYS_PTRACE
+	"$T/racy" -sleep 5s >"$T/out.p" 2>/dev/null &
+	wait_line "$T/out.p" '^worker 3 goid'
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.p")
+	CAPS=bpf,perfmon expect_error "^gomapwatch: process $p: cannot open its executable: .*missing capability: CAP_SYS_PTRACE" \
+		as_nobody "$T/gomapwatch" -p "$p" -d 5
+	CAPS=bpf,perfmon,sys_ptrace expect_status 0 as_nobody "$T/gomapwatch" -p "$p" --json -o "$T/ev.p" -d 10
+	wait "$p" || true
+	check_racy_events "$T/ev.p" "$T/out.p" || die "-p with CAP_SYS_PTRACE: no conflict"
 }
 
 t_bad_args() {
@@ -526,6 +571,148 @@ t_binary() {
 	[ "$before" -eq 1 ] || die "no conflict from the process running before attach"
 	[ "$after" -eq 1 ] || die "no conflict from the processes started after attach"
 	jq -e -s '[.[] | select(.type == "summary") | .conflicts] | .[0] >= 1' "$T/ev" >/dev/null
+}
+
+# pids of the processes whose conflicts FILE names
+conflict_pids() { jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .pid' "$1" | sort -u; }
+
+# -b /proc/PID/root/PATH: a container's binary at a path where the host has
+# another (racy.stripped, racy too). The container's process is caught; the
+# host's, run under watch, is not (its file was never the one named).
+container_binary_once() {
+	local fx=$1 dir=$T/bin p h g
+	mkdir -p "$dir"
+	cp "$fx/racy.stripped" "$dir/server"
+	unshare --mount --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/server" && exec "$1/server" -sleep 3s' \
+		sh "$dir" "$fx/racy" >"$T/out.c" 2>/dev/null &
+	wait_line "$T/out.c" '^worker 3 goid'
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.c")
+	"$GMW" -b "/proc/$p/root$dir/server" --json -o "$T/ev" -d 8 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	grep -qF "(/proc/$p/root$dir/server, " "$T/err" || die "banner: $(cat "$T/err")"
+	"$dir/server" -sleep 1s >"$T/out.h" 2>/dev/null &
+	wait_line "$T/out.h" '^worker 3 goid'
+	h=$(awk '$1 == "pid" { print $2 }' "$T/out.h")
+	expect_status 0 wait "$g"
+	wait
+	conflict_pids "$T/ev" >"$T/pids"
+	! grep -qx "$h" "$T/pids" || die "the host's $dir/server (pid $h) was traced"
+	grep -qx "$p" "$T/pids" || die "no conflict from the container's process $p: $(cat "$T/pids")"
+	goids "$T/out.c" >"$T/ids"
+	[ -z "$(jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .goroutine' "$T/ev" |
+		sort -un | comm -23 - "$T/ids")" ] || die "conflicts name goroutines the container's process never printed"
+}
+
+t_binary_in_container() {
+	rate "container's binary caught, host's untouched" 5 4 container_binary_once "$1"
+	# what goes wrong names the binary as given, not the file held open
+	echo 'not a program' >"$T/notelf"
+	expect_error "^gomapwatch: $T/notelf: not an ELF file" "$GMW" -b "$T/notelf"
+	expect_error "^gomapwatch: $T: not a regular file" "$GMW" -b "$T"
+}
+
+# -b on a PIE: gomapwatch is stopped while a racy process runs and dies,
+# so its events are read after it is gone (no /proc/PID/maps to ask): its
+# stacks must still name the racy line.
+pie_exited_once() {
+	local fx=$1 g p
+	cp "$fx/racy.pie" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" -d 20 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	kill -STOP "$g"
+	timeout 15 "$T/server" -sleep 0.5s >"$T/out" 2>/dev/null || true
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out")
+	! kill -0 "$p" 2>/dev/null || die "pid $p still running"
+	kill -CONT "$g"
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	[ -n "$(jq -c --argjson p "$p" 'select(.type == "conflict" and .sides[0].pid == $p)' "$T/ev")" ] ||
+		die "no conflict from pid $p"
+	check_racy_events "$T/ev" "$T/out" || die "stacks not symbolized: $(events "$T/ev" conflict | sed -n 1p | jq -c '.sides[0].stack[:2]')"
+}
+
+t_pie_exited() {
+	rate "exited PIE process symbolized" 5 4 pie_exited_once "$1"
+}
+
+# start_as PID OUT CMD...: CMD in the background as process PID, the one
+# that just ended (ns_last_pid, retried while other forks take it first)
+start_as() {
+	local want=$1 out=$2 i
+	shift 2
+	for ((i = 0; i < 200; i++)); do
+		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
+		"$@" >"$out" 2>/dev/null &
+		[ "$!" -ne "$want" ] || return 0
+		kill "$!" 2>/dev/null || true
+		wait "$!" 2>/dev/null || true
+	done
+	die "pid $want never came back"
+}
+
+# The line of racy's faststr write.
+racy_str_line() { grep -n 'mstr\[keys\[k\]\] = i' "$root/tests/go/racy/main.go" | cut -d: -f1; }
+
+# -b on a PIE: a racy process dies of its race and its PID goes to the next
+# process of the binary, loaded elsewhere, racing on another map: that one's
+# conflict is symbolized with its own load bias and names its own goroutines.
+pid_reuse_once() {
+	local fx=$1 g p
+	cp "$fx/racy.pie" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" -d 30 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	timeout 15 "$T/server" -sleep 0.3s >"$T/out.a" 2>/dev/null || true
+	p=$(awk '$1 == "pid" { print $2 }' "$T/out.a")
+	start_as "$p" "$T/out.b" "$T/server" -kind faststr -sleep 0.3s
+	wait "$p" || true
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	goids "$T/out.b" >"$T/ids"
+	jq -r 'select(.type == "conflict") | .sides[] | select(.function == "runtime.mapassign_faststr")
+		| .goroutine' "$T/ev" | sort -un >"$T/seen"
+	[ -s "$T/seen" ] || die "no conflict from the second process $p"
+	[ -z "$(comm -23 "$T/seen" "$T/ids")" ] || die "its conflicts name goroutines it never printed"
+	jq -e -s --argjson p "$p" --argjson line "$(racy_str_line)" '[.[] | select(.type == "conflict")
+		| .sides[] | select(.function == "runtime.mapassign_faststr")
+		| select(.pid != $p or .stack[0].function != "main.writer" or .stack[0].line != $line)]
+		| length == 0' "$T/ev" >/dev/null ||
+		die "stacks of pid $p's second process: $(jq -c 'select(.type == "conflict") | .sides[0].stack[0]' "$T/ev" | tr '\n' ' ')"
+}
+
+# A process churning maps killed inside its writes leaves them open; its
+# PID goes to the next process of the binary, which writes nothing after
+# its start. The dead one's writes must not stay charged to that PID: the
+# summary holds no unfinished write (dropped as a previous process's).
+records_reuse_once() {
+	local fx=$1 g a
+	cp "$fx/stress" "$T/server"
+	"$GMW" -b "$T/server" --json -o "$T/ev" --stale-ms 600000 -d 30 2>"$T/err" &
+	g=$!
+	wait_line "$T/err" '^gomapwatch: watching every process'
+	"$T/server" -goroutines 100 -seconds 60 >"$T/out.a" 2>/dev/null &
+	a=$!
+	sleep 1
+	kill -9 "$a"
+	wait "$a" 2>/dev/null || true
+	# /proc/PID/stat dates a start to a clock tick (10 ms): a PID is
+	# told reused from writes at least a tick older than its process
+	sleep 0.02
+	start_as "$a" "$T/out.b" "$T/server" -goroutines 0 -seconds 60
+	sleep 2.5
+	kill -INT "$g"
+	expect_status 0 wait "$g"
+	kill "$a" 2>/dev/null || true
+	events "$T/ev" summary | jq -e '.conflicts == 0 and .unfinished == 0 and .aged_out == 0' >/dev/null ||
+		die "summary: $(events "$T/ev" summary | jq -c '{conflicts, writes, write_exits, unfinished, aged_out}')"
+}
+
+t_pid_reuse() {
+	rate "reused PID symbolized as its own" 5 4 pid_reuse_once "$1"
+	rate "reused PID not charged with the dead process's writes" 5 5 records_reuse_once "$1"
 }
 
 # inspect: version, layout, where offsets came from, every probe point.
