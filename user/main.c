@@ -309,6 +309,8 @@ struct session {
 	struct budget_ops bops;
 	struct trap_cost trap;
 	struct cpu_meter cpu;
+	int out_errno;			/* writing the events failed: why */
+	char execd[4096];		/* the target exec'd this */
 };
 
 static uint16_t host_machine(void)
@@ -345,11 +347,20 @@ static int prepare(struct session *s, char *err, size_t len)
 	return 0;
 }
 
+/* Right after a sink's write, while errno still says why it failed. */
+static void note_output(struct session *s)
+{
+	if (!s->out_errno && ferror(s->out))
+		s->out_errno = errno ? errno : EIO;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	int ret = report__event(s->rep, data, size);
 
-	return report__event(s->rep, data, size);
+	note_output(s);
+	return ret;
 }
 
 /* PIE: stack addresses carry each process's load bias, learnt once per process. */
@@ -529,6 +540,20 @@ static void budget_start(struct session *s)
 	budget__env(&s->budget, getenv("GOMAPWATCH_WINDOWS"));
 }
 
+/*
+ * The target exec'd: the plan, the symbols and the load bias are the old
+ * image's. The probes sit on the old file's inode, harmless to a new one,
+ * but an exec of the same binary would be read with the old plan: stop.
+ */
+static bool image_changed(struct session *s)
+{
+	if (!target__execd(&s->tgt, s->execd, sizeof(s->execd)))
+		return false;
+	fprintf(stderr, "gomapwatch: pid %d exec'd %s: not the image the probes were planned "
+		"for; stopping\n", s->tgt.pid, s->execd);
+	return true;
+}
+
 static void watch(struct session *s)
 {
 	double t0 = now_s(), purged = t0;
@@ -551,7 +576,7 @@ static void watch(struct session *s)
 			purged = now_s();
 		}
 		say_drops(s, seen);
-		if (target__gone(&s->tgt))
+		if (target__gone(&s->tgt) || s->out_errno || image_changed(s))
 			break;
 		if (env.duration && now_s() - t0 >= env.duration)
 			break;
@@ -613,8 +638,12 @@ static void finish(struct session *s, double seconds)
 		else
 			snprintf(buf, sizeof(buf), "%s", status);
 		end.target_status = buf;
+	} else if (s->execd[0]) {
+		snprintf(buf, sizeof(buf), "process %d exec'd %.200s", s->tgt.pid, s->execd);
+		end.target_status = buf;
 	}
 	report__summary(s->rep, &end);
+	note_output(s);
 	if (end.target_status && s->tgt.child)
 		fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, end.target_status);
 }
@@ -644,8 +673,41 @@ static void wait_child(struct session *s)
 	fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, status);
 }
 
+/*
+ * The events' output failed (a reader gone, a full disk): the run stopped
+ * there, and the summary went where it can be read.
+ */
+static void say_output(struct session *s)
+{
+	if (!s->out_errno)
+		return;
+	if (s->out_errno == EPIPE)
+		fprintf(stderr, "gomapwatch: writing events: output closed (%s)\n",
+			strerror(EPIPE));
+	else
+		fprintf(stderr, "gomapwatch: writing events: %s (%s)\n", strerror(s->out_errno),
+			env.output ? env.output : "stdout");
+}
+
+/* What cut the run short: the exit status is 1 even for a command's run. */
+static bool stopped_short(struct session *s)
+{
+	return s->out_errno || s->execd[0];
+}
+
+/* Attaching failed because the process ended meanwhile: libbpf's reason is beside the point. */
+static void say_error(struct session *s, const char *err)
+{
+	if (env.pid && s->tgt.pid > 0 && target__gone(&s->tgt))
+		fprintf(stderr, "gomapwatch: process %d exited while gomapwatch was attaching; "
+			"nothing traced (%s)\n", s->tgt.pid, err);
+	else
+		die(err);
+}
+
 static void cleanup(struct session *s)
 {
+	target__close(&s->tgt);
 	tracer__destroy(s->tr);
 	report__free(s->rep);
 	cpu_meter__free(&s->cpu);
@@ -695,6 +757,9 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* a closed output is an error to report (EPIPE), after detaching: not a death */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 
@@ -736,6 +801,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (env.pid && target__from_pid(&s.tgt, env.pid, err, sizeof(err)))
 		goto out;
+	/* before the binary is read: an exec from now on is seen */
+	target__watch_image(&s.tgt);
 	if (env.binary && target__from_binary(&s.tgt, env.binary, err, sizeof(err)))
 		goto out;
 	if (prepare(&s, err, sizeof(err)))
@@ -747,6 +814,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
 		goto out;
+	if (s.tgt.child)
+		target__watch_image(&s.tgt);	/* from the command's own image on */
 	if (env.verbose)
 		say_attach_times(&s);
 	learn_bias(&s);
@@ -755,6 +824,8 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	watch(&s);
 	stopped = exiting ? stop_at : now_s();
+	if (s.out_errno)
+		report__add_sink(s.rep, sink_text__new(stderr));
 	finish(&s, now_s() - t0);
 	tracer__detach(s.tr);
 	if (env.verbose)
@@ -762,11 +833,12 @@ int main(int argc, char **argv)
 			(now_s() - stopped) * 1e3);
 	tracer__destroy(s.tr);
 	s.tr = NULL;
+	say_output(&s);
 	wait_child(&s);
-	ret = s.tgt.child ? target__exit_code(&s.tgt) : 0;
+	ret = stopped_short(&s) ? 1 : s.tgt.child ? target__exit_code(&s.tgt) : 0;
 out:
 	if (*err)
-		die(err);
+		say_error(&s, err);
 	cleanup(&s);
 	return ret;
 }

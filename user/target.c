@@ -89,6 +89,8 @@ static void child_run(int go_rd, int err_wr, char **argv, const char *path)
 	if (read(go_rd, &c, 1) != 1)
 		_exit(127);
 	close(go_rd);
+	/* gomapwatch ignores SIGPIPE (to detach first); the command must not inherit that */
+	signal(SIGPIPE, SIG_DFL);
 	execv(path, argv);
 	e = errno;
 	if (write(err_wr, &e, sizeof(e)) < 0)
@@ -151,6 +153,27 @@ int target__release(struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Dead but not reaped: its parent (not us) has yet to wait for it. */
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* the state follows the comm, which may hold spaces and parentheses */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 bool target__gone(struct target *t)
 {
 	if (t->exited)
@@ -160,10 +183,53 @@ bool target__gone(struct target *t)
 	if (t->child) {
 		if (waitpid(t->pid, &t->status, WNOHANG) == t->pid)
 			t->exited = true;
-	} else if (kill(t->pid, 0) && errno == ESRCH) {
+	} else if ((kill(t->pid, 0) && errno == ESRCH) || zombie(t->pid)) {
 		t->exited = true;
 	}
 	return t->exited;
+}
+
+/*
+ * An open /proc/PID/mem holds the address space it was opened on. Exec
+ * replaces the address space (the PID stays): the one held is then gone,
+ * and reading it returns nothing, where a live one fails with EIO at
+ * address 0. Cheap enough for every poll, and it sees an exec of the
+ * same binary, which the exe's inode does not.
+ */
+void target__watch_image(struct target *t)
+{
+	char path[64];
+
+	if (t->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	t->has_mem = t->mem_fd >= 0;
+}
+
+bool target__execd(struct target *t, char *exe, size_t len)
+{
+	char path[64], c;
+	ssize_t n;
+
+	if (!t->has_mem || t->exited || pread(t->mem_fd, &c, 1, 0) != 0)
+		return false;
+	/* the address space also goes when the process exits */
+	if (target__gone(t))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, exe, len - 1);
+	if (n < 0)
+		return false;	/* exiting: no exe any more */
+	exe[n] = 0;
+	return true;
+}
+
+void target__close(struct target *t)
+{
+	if (t->has_mem)
+		close(t->mem_fd);
+	t->has_mem = false;
 }
 
 uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)
