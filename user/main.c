@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <elf.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,18 @@ static void note_output(struct session *s)
 {
 	if (!s->out_errno && ferror(s->out))
 		s->out_errno = errno ? errno : EIO;
+}
+
+/*
+ * A pipe whose reader has gone says so before the next write (POLLERR):
+ * known before the summary, which then goes to stderr whole.
+ */
+static void probe_output(struct session *s)
+{
+	struct pollfd p = { .fd = fileno(s->out), .events = POLLOUT };
+
+	if (!s->out_errno && poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		s->out_errno = EPIPE;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -824,6 +837,7 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	watch(&s);
 	stopped = exiting ? stop_at : now_s();
+	probe_output(&s);
 	if (s.out_errno)
 		report__add_sink(s.rep, sink_text__new(stderr));
 	finish(&s, now_s() - t0);

@@ -12,8 +12,9 @@
 //	racing                    -race: the unlocked writes start
 //	ok writes=<N>             last line; exit 0
 //
-// -exec-after D: after D of locked writes, syscall.Exec the command after
-// -- (the same binary or another one), in place: the same PID.
+// -exec-after D: after D of locked writes, or at SIGUSR1 if sooner,
+// syscall.Exec the command after -- (the same binary or another one), in
+// place: the same PID.
 // -spawn N: after -sleep, start N copies of this binary (os/exec) with
 // -child and the -child-args, wait for them; then -race, if set.
 package main
@@ -22,9 +23,11 @@ import (
 	"flag"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,19 +39,25 @@ var (
 	m  = map[int]int{}
 )
 
-// writes writes m from workers goroutines for d, under mu unless racy.
+// writes writes m from workers goroutines for d (or until stop is
+// closed), under mu unless racy.
 //
 //go:noinline
-func writes(workers int, d time.Duration, racy bool) int {
+func writes(workers int, d time.Duration, racy bool, stop chan os.Signal) int {
 	var wg sync.WaitGroup
 	var total int64
+	var stopped int32
 	end := time.Now().Add(d)
+	go func() {
+		<-stop
+		atomic.StoreInt32(&stopped, 1)
+	}()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(id int) {
 			defer wg.Done()
 			n := 0
-			for i := 0; time.Now().Before(end); i++ {
+			for i := 0; time.Now().Before(end) && atomic.LoadInt32(&stopped) == 0; i++ {
 				if racy {
 					m[id*1024+i%1024] = i
 				} else {
@@ -110,7 +119,9 @@ func main() {
 	}
 	time.Sleep(*sleep)
 	if *execAfter > 0 && flag.NArg() > 0 {
-		writes(4, *execAfter, false)
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		writes(4, *execAfter, false, usr1)
 		fx.Say("exec %s", flag.Arg(0))
 		err := syscall.Exec(flag.Arg(0), flag.Args(), os.Environ())
 		fx.Say("exec failed: %v", err)
@@ -122,5 +133,5 @@ func main() {
 	if *race {
 		fx.Say("racing")
 	}
-	fx.Say("ok writes=%d", writes(4, *seconds, *race))
+	fx.Say("ok writes=%d", writes(4, *seconds, *race, nil))
 }
