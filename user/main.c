@@ -72,8 +72,16 @@ static const char doc[] =
 	"and it says so. A command started under watch, or a run with -d, is traced\n"
 	"in full.\n"
 	"\n"
-	"With -- CMD, gomapwatch exits with CMD's exit status. Runs on Linux 5.8 or\n"
-	"later with BTF; see inspect --kernel.\v"
+	"-p traces that process only: children it starts are not traced and run\n"
+	"untouched; -b traces every process of the binary, its children included.\n"
+	"A process that execs (even its own binary again) ends the run: the probes\n"
+	"were planned for the image it ran before.\n"
+	"\n"
+	"With -- CMD, gomapwatch exits with CMD's exit status. It exits 1 when the\n"
+	"run was cut short: the process exec'd, or exited before the probes were\n"
+	"attached, or the events could not be written (a closed pipe, a full\n"
+	"disk; the summary then goes to stderr). Runs on Linux 5.8 or later with\n"
+	"BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
 
 enum {

@@ -290,6 +290,9 @@ t_help() {
 	"$GMW" --help >"$T/out"
 	grep -q -- '-p, --pid=PID' "$T/out" && grep -q EXAMPLES "$T/out" && grep -q -- '-- CMD' "$T/out"
 	grep -q -- '--runtime-frames' "$T/out" && grep -q -- '--no-flight-recorder' "$T/out"
+	# what -p and -b do for children, and what ends a run with 1
+	grep -q -- '^-p traces that process only: children it starts are not traced' "$T/out"
+	grep -q -- 'It exits 1 when the' "$T/out"
 }
 
 # make install (DESTDIR, PREFIX): the binary runs; gomapwatch(8) renders
