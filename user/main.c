@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,6 +320,8 @@ struct session {
 	struct trap_cost trap;
 	struct cpu_meter cpu;
 	int out_errno;			/* writing the events failed: why */
+	int exe_fd;			/* the binary planned for, held open */
+	char exe_ref[32];		/* /proc/self/fd/N: what the probes attach to */
 	char execd[4096];		/* the target exec'd this */
 };
 
@@ -333,12 +336,25 @@ static uint16_t host_machine(void)
 #endif
 }
 
+/*
+ * The probes go on the file that was planned for, by its inode: attaching
+ * again later (--max-overhead's windows) through a path could reach
+ * another binary, after an exec or a redeploy, at the old plan's offsets.
+ */
+static void pin_binary(struct session *s)
+{
+	s->exe_fd = open(s->tgt.path, O_RDONLY | O_CLOEXEC);
+	if (s->exe_fd >= 0)
+		snprintf(s->exe_ref, sizeof(s->exe_ref), "/proc/self/fd/%d", s->exe_fd);
+}
+
 /* Read the binary, decide offsets and probe points. Nothing is attached. */
 static int prepare(struct session *s, char *err, size_t len)
 {
 	struct plan_opts po = { .reads = env.reads, .force_ret = env.force_ret };
 	bool swiss;
 
+	pin_binary(s);
 	if (gobin__open(&s->bin, s->tgt.path, err, len))
 		return -1;
 	s->bin_open = true;
@@ -429,7 +445,7 @@ static int start(struct session *s, char *err, size_t len)
 {
 	struct tracer_cfg cfg = {
 		.pid = s->tgt.pid,
-		.path = s->tgt.path,
+		.path = s->exe_fd >= 0 ? s->exe_ref : s->tgt.path,
 		.off = &s->off,
 		.kind_unmasked = gobin__kind_whole(&s->bin),
 		.stale_ns = env.stale_ms * 1000000ULL,
@@ -528,11 +544,27 @@ static void budget_exits_off(void *ctx)
 	tracer__stop_exits(((struct session *)ctx)->tr);
 }
 
+/*
+ * The target exec'd: the plan, the symbols and the load bias are the old
+ * image's. The probes sit on the old file's inode, harmless to a new one,
+ * but an exec of the same binary would be read with the old plan: stop.
+ */
+static bool image_changed(struct session *s)
+{
+	if (!target__execd(&s->tgt, s->execd, sizeof(s->execd)))
+		return false;
+	fprintf(stderr, "gomapwatch: pid %d exec'd %s: not the image the probes were planned "
+		"for; stopping\n", s->tgt.pid, s->execd);
+	return true;
+}
+
 static int budget_resume(void *ctx)
 {
 	struct session *s = ctx;
 	char err[256];
 
+	if (image_changed(s))
+		return -1;
 	if (!tracer__resume(s->tr, err, sizeof(err)))
 		return 0;
 	if (!target__gone(&s->tgt))
@@ -559,20 +591,6 @@ static void budget_start(struct session *s)
 	budget__init(&s->budget, env.max_overhead, &s->bops, now_s());
 	s->budget.verbose = env.verbose;
 	budget__env(&s->budget, getenv("GOMAPWATCH_WINDOWS"));
-}
-
-/*
- * The target exec'd: the plan, the symbols and the load bias are the old
- * image's. The probes sit on the old file's inode, harmless to a new one,
- * but an exec of the same binary would be read with the old plan: stop.
- */
-static bool image_changed(struct session *s)
-{
-	if (!target__execd(&s->tgt, s->execd, sizeof(s->execd)))
-		return false;
-	fprintf(stderr, "gomapwatch: pid %d exec'd %s: not the image the probes were planned "
-		"for; stopping\n", s->tgt.pid, s->execd);
-	return true;
 }
 
 static void watch(struct session *s)
@@ -730,6 +748,8 @@ static void cleanup(struct session *s)
 {
 	target__close(&s->tgt);
 	tracer__destroy(s->tr);
+	if (s->exe_fd >= 0)
+		close(s->exe_fd);
 	report__free(s->rep);
 	cpu_meter__free(&s->cpu);
 	plan__free(&s->plan);
@@ -789,7 +809,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = { options, parse_arg,
 					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | -p PID | --kernel",
 					  doc };
-	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 },
+	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 }, .exe_fd = -1,
 			     .t_start = now_s() };
 	char err[512] = "";
 	double t0, stopped;
