@@ -153,14 +153,18 @@ int target__release(struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* Dead but not reaped: its parent (not us) has yet to wait for it. */
+/*
+ * Dead but not reaped: its parent (not us) has yet to wait for it. A
+ * zombie leader with other threads counted is no dead process: an exec
+ * from another thread passes through that, before taking the leader's PID.
+ */
 static bool zombie(pid_t pid)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[2048], *st, *th;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT;
@@ -169,9 +173,9 @@ static bool zombie(pid_t pid)
 	if (n <= 0)
 		return false;
 	buf[n] = 0;
-	/* the state follows the comm, which may hold spaces and parentheses */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	st = strstr(buf, "\nState:\t");
+	th = strstr(buf, "\nThreads:\t");
+	return st && th && (st[8] == 'Z' || st[8] == 'X') && atoi(th + 10) <= 1;
 }
 
 bool target__gone(struct target *t)
