@@ -759,6 +759,9 @@ probes_gone() {
 
 # gomapwatch ARGS... in the background, attached: sets gmw and gmw_held
 start_gmw() {
+	# emptied here, not by the background job's redirection: wait_line
+	# could read the last run's banner before that
+	: >"$T/gmw.err"
 	"$GMW" "$@" 2>"$T/gmw.err" &
 	gmw=$!
 	wait_line "$T/gmw.err" '^gomapwatch: watching '
@@ -771,6 +774,7 @@ start_gmw() {
 # stays in the kernel, and a target it left keeps running.
 gone_after_exit() {
 	local fx=$1 pid gmw gmw_held
+	: >"$T/out"	# the last run's pid line must not pass for this one's
 	"$fx/locked" -seconds 20 >"$T/out" 2>&1 &
 	wait_line "$T/out" '^pid '
 	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
@@ -888,7 +892,7 @@ exit_early() {
 		elif [ "$st" -eq 1 ]; then
 			[ -s "$T/err.$ms" ] || die "$ms ms: exited 1 saying nothing"
 			# libbpf's own warnings may come before gomapwatch's line
-			grep -v '^libbpf: ' "$T/err.$ms" | grep -vqE "^gomapwatch: (no such process: $pid|process $pid exited while gomapwatch was attaching; nothing traced \(.*\))\$" &&
+			grep -v '^libbpf: ' "$T/err.$ms" | grep -vqE "^gomapwatch: (no such process: $pid|process $pid: cannot open its executable: .*|process $pid exited while gomapwatch was attaching; nothing traced \(.*\))\$" &&
 				die "$ms ms: stderr: $(cat "$T/err.$ms")"
 			untraced=$((untraced + 1))
 		else
