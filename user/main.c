@@ -737,6 +737,9 @@ static bool stopped_short(struct session *s)
 /* Attaching failed because the process ended meanwhile: libbpf's reason is beside the point. */
 static void say_error(struct session *s, const char *err)
 {
+	/* an exiting process loses its executable before it is a zombie */
+	for (int i = 0; i < 20 && env.pid && s->tgt.pid > 0 && !target__gone(&s->tgt); i++)
+		usleep(5000);
 	if (env.pid && s->tgt.pid > 0 && target__gone(&s->tgt))
 		fprintf(stderr, "gomapwatch: process %d exited while gomapwatch was attaching; "
 			"nothing traced (%s)\n", s->tgt.pid, err);
