@@ -3,6 +3,8 @@
 #include <argp.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +76,16 @@ static const char doc[] =
 	"and it says so. A command started under watch, or a run with -d, is traced\n"
 	"in full.\n"
 	"\n"
-	"With -- CMD, gomapwatch exits with CMD's exit status. Runs on Linux 5.8 or\n"
-	"later with BTF; see inspect --kernel.\v"
+	"-p traces that process only: children it starts are not traced and run\n"
+	"untouched; -b traces every process of the binary, its children included.\n"
+	"A process that execs (even its own binary again) ends the run: the probes\n"
+	"were planned for the image it ran before.\n"
+	"\n"
+	"With -- CMD, gomapwatch exits with CMD's exit status. It exits 1 when the\n"
+	"run was cut short: the process exec'd, or exited before the probes were\n"
+	"attached, or the events could not be written (a closed pipe, a full\n"
+	"disk; the summary then goes to stderr). Runs on Linux 5.8 or later with\n"
+	"BTF; see inspect --kernel.\v"
 	"SIGINT, SIGTERM and SIGHUP detach and print a summary.";
 
 enum {
@@ -313,6 +323,10 @@ struct session {
 	struct trap_cost trap;
 	struct cpu_meter cpu;
 	struct ev_footprint foot;	/* -v: sampled every second */
+	int out_errno;			/* writing the events failed: why */
+	int exe_fd;			/* the binary planned for, held open */
+	char exe_ref[32];		/* /proc/self/fd/N: what the probes attach to */
+	char execd[4096];		/* the target exec'd this */
 };
 
 static uint16_t host_machine(void)
@@ -326,12 +340,25 @@ static uint16_t host_machine(void)
 #endif
 }
 
+/*
+ * The probes go on the file that was planned for, by its inode: attaching
+ * again later (--max-overhead's windows) through a path could reach
+ * another binary, after an exec or a redeploy, at the old plan's offsets.
+ */
+static void pin_binary(struct session *s)
+{
+	s->exe_fd = open(s->tgt.path, O_RDONLY | O_CLOEXEC);
+	if (s->exe_fd >= 0)
+		snprintf(s->exe_ref, sizeof(s->exe_ref), "/proc/self/fd/%d", s->exe_fd);
+}
+
 /* Read the binary, decide offsets and probe points. Nothing is attached. */
 static int read_plan(struct session *s, char *err, size_t len)
 {
 	struct plan_opts po = { .reads = env.reads, .force_ret = env.force_ret };
 	bool swiss;
 
+	pin_binary(s);
 	if (gobin__open(&s->bin, s->tgt.path, err, len))
 		return -1;
 	s->bin_open = true;
@@ -357,11 +384,32 @@ static int prepare(struct session *s, char *err, size_t len)
 	return 0;
 }
 
+/* Right after a sink's write, while errno still says why it failed. */
+static void note_output(struct session *s)
+{
+	if (!s->out_errno && ferror(s->out))
+		s->out_errno = errno ? errno : EIO;
+}
+
+/*
+ * A pipe whose reader has gone says so before the next write (POLLERR):
+ * known before the summary, which then goes to stderr whole.
+ */
+static void probe_output(struct session *s)
+{
+	struct pollfd p = { .fd = fileno(s->out), .events = POLLOUT };
+
+	if (!s->out_errno && poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+		s->out_errno = EPIPE;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	int ret = report__event(s->rep, data, size);
 
-	return report__event(s->rep, data, size);
+	note_output(s);
+	return ret;
 }
 
 /* PIE: stack addresses carry each process's load bias, learnt once per process. */
@@ -409,7 +457,7 @@ static int start(struct session *s, char *err, size_t len)
 {
 	struct tracer_cfg cfg = {
 		.pid = s->tgt.pid,
-		.path = s->tgt.path,
+		.path = s->exe_fd >= 0 ? s->exe_ref : s->tgt.path,
 		.off = &s->off,
 		.kind_unmasked = gobin__kind_whole(&s->bin),
 		.stale_ns = env.stale_ms * 1000000ULL,
@@ -508,11 +556,27 @@ static void budget_exits_off(void *ctx)
 	tracer__stop_exits(((struct session *)ctx)->tr);
 }
 
+/*
+ * The target exec'd: the plan, the symbols and the load bias are the old
+ * image's. The probes sit on the old file's inode, harmless to a new one,
+ * but an exec of the same binary would be read with the old plan: stop.
+ */
+static bool image_changed(struct session *s)
+{
+	if (!target__execd(&s->tgt, s->execd, sizeof(s->execd)))
+		return false;
+	fprintf(stderr, "gomapwatch: pid %d exec'd %s: not the image the probes were planned "
+		"for; stopping\n", s->tgt.pid, s->execd);
+	return true;
+}
+
 static int budget_resume(void *ctx)
 {
 	struct session *s = ctx;
 	char err[256];
 
+	if (image_changed(s))
+		return -1;
 	if (!tracer__resume(s->tr, err, sizeof(err)))
 		return 0;
 	if (!target__gone(&s->tgt))
@@ -592,7 +656,7 @@ static void watch(struct session *s)
 			purged = now_s();
 		}
 		say_drops(s, seen);
-		if (target__gone(&s->tgt))
+		if (target__gone(&s->tgt) || s->out_errno || image_changed(s))
 			break;
 		if (env.duration && now_s() - t0 >= env.duration)
 			break;
@@ -658,8 +722,12 @@ static void finish(struct session *s, double seconds)
 		else
 			snprintf(buf, sizeof(buf), "%s", status);
 		end.target_status = buf;
+	} else if (s->execd[0]) {
+		snprintf(buf, sizeof(buf), "process %d exec'd %.200s", s->tgt.pid, s->execd);
+		end.target_status = buf;
 	}
 	report__summary(s->rep, &end);
+	note_output(s);
 	if (end.target_status && s->tgt.child)
 		fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, end.target_status);
 }
@@ -689,9 +757,47 @@ static void wait_child(struct session *s)
 	fprintf(stderr, "gomapwatch: %s %s\n", s->tgt.path, status);
 }
 
+/*
+ * The events' output failed (a reader gone, a full disk): the run stopped
+ * there, and the summary went where it can be read.
+ */
+static void say_output(struct session *s)
+{
+	if (!s->out_errno)
+		return;
+	if (s->out_errno == EPIPE)
+		fprintf(stderr, "gomapwatch: writing events: output closed (%s)\n",
+			strerror(EPIPE));
+	else
+		fprintf(stderr, "gomapwatch: writing events: %s (%s)\n", strerror(s->out_errno),
+			env.output ? env.output : "stdout");
+}
+
+/* What cut the run short: the exit status is 1 even for a command's run. */
+static bool stopped_short(struct session *s)
+{
+	return s->out_errno || s->execd[0];
+}
+
+/* Attaching failed because the process ended meanwhile: libbpf's reason is beside the point. */
+static void say_error(struct session *s, const char *err)
+{
+	/* an exiting process loses its executable before it is a zombie */
+	for (int i = 0; i < 20 && env.pid && s->tgt.pid > 0 && !target__gone(&s->tgt); i++)
+		usleep(5000);
+	if (env.pid && s->tgt.pid > 0 && target__gone(&s->tgt))
+		fprintf(stderr, "gomapwatch: process %d exited while gomapwatch was attaching; "
+			"nothing traced (%s)\n", s->tgt.pid, err);
+	else
+		die(err);
+}
+
 static void cleanup(struct session *s)
 {
+	target__close(&s->tgt);
 	tracer__destroy(s->tr);
+	if (s->exe_fd >= 0)
+		close(s->exe_fd);
 	report__free(s->rep);
 	cpu_meter__free(&s->cpu);
 	plan__free(&s->plan);
@@ -740,6 +846,9 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* a closed output is an error to report (EPIPE), after detaching: not a death */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 
@@ -748,7 +857,7 @@ int main(int argc, char **argv)
 	static const struct argp argp = { options, parse_arg,
 					  "-p PID | -b PATH | -- CMD [ARGS...]\ninspect BINARY | -p PID | --kernel",
 					  doc };
-	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 },
+	struct session s = { .out = stdout, .tgt = { .go_fd = -1, .err_fd = -1 }, .exe_fd = -1,
 			     .t_start = now_s() };
 	char err[512] = "";
 	double t0, stopped;
@@ -782,6 +891,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (env.pid && target__from_pid(&s.tgt, env.pid, err, sizeof(err)))
 		goto out;
+	/* before the binary is read: an exec from now on is seen */
+	target__watch_image(&s.tgt);
 	if (env.binary && target__from_binary(&s.tgt, env.binary, err, sizeof(err)))
 		goto out;
 	if (prepare(&s, err, sizeof(err)))
@@ -793,6 +904,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (s.tgt.child && target__release(&s.tgt, err, sizeof(err)))
 		goto out;
+	if (s.tgt.child)
+		target__watch_image(&s.tgt);	/* from the command's own image on */
 	if (env.verbose)
 		say_attach_times(&s);
 	learn_bias(&s);
@@ -801,6 +914,9 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	watch(&s);
 	stopped = exiting ? stop_at : now_s();
+	probe_output(&s);
+	if (s.out_errno)
+		report__add_sink(s.rep, sink_text__new(stderr));
 	finish(&s, now_s() - t0);
 	tracer__detach(s.tr);
 	if (env.verbose)
@@ -808,11 +924,12 @@ int main(int argc, char **argv)
 			(now_s() - stopped) * 1e3);
 	tracer__destroy(s.tr);
 	s.tr = NULL;
+	say_output(&s);
 	wait_child(&s);
-	ret = s.tgt.child ? target__exit_code(&s.tgt) : 0;
+	ret = stopped_short(&s) ? 1 : s.tgt.child ? target__exit_code(&s.tgt) : 0;
 out:
 	if (*err)
-		die(err);
+		say_error(&s, err);
 	cleanup(&s);
 	return ret;
 }

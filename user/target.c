@@ -128,6 +128,8 @@ static void child_run(int go_rd, int err_wr, char **argv, const char *path)
 	if (read(go_rd, &c, 1) != 1)
 		_exit(127);
 	close(go_rd);
+	/* gomapwatch ignores SIGPIPE (to detach first); the command must not inherit that */
+	signal(SIGPIPE, SIG_DFL);
 	execv(path, argv);
 	e = errno;
 	if (write(err_wr, &e, sizeof(e)) < 0)
@@ -190,6 +192,31 @@ int target__release(struct target *t, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Dead but not reaped: its parent (not us) has yet to wait for it. A
+ * zombie leader with other threads counted is no dead process: an exec
+ * from another thread passes through that, before taking the leader's PID.
+ */
+static bool zombie(pid_t pid)
+{
+	char path[64], buf[2048], *st, *th;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	st = strstr(buf, "\nState:\t");
+	th = strstr(buf, "\nThreads:\t");
+	return st && th && (st[8] == 'Z' || st[8] == 'X') && atoi(th + 10) <= 1;
+}
+
 bool target__gone(struct target *t)
 {
 	if (t->exited)
@@ -199,10 +226,53 @@ bool target__gone(struct target *t)
 	if (t->child) {
 		if (waitpid(t->pid, &t->status, WNOHANG) == t->pid)
 			t->exited = true;
-	} else if (kill(t->pid, 0) && errno == ESRCH) {
+	} else if ((kill(t->pid, 0) && errno == ESRCH) || zombie(t->pid)) {
 		t->exited = true;
 	}
 	return t->exited;
+}
+
+/*
+ * An open /proc/PID/mem holds the address space it was opened on. Exec
+ * replaces the address space (the PID stays): the one held is then gone,
+ * and reading it returns nothing, where a live one fails with EIO at
+ * address 0. Cheap enough for every poll, and it sees an exec of the
+ * same binary, which the exe's inode does not.
+ */
+void target__watch_image(struct target *t)
+{
+	char path[64];
+
+	if (t->pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+	t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	t->has_mem = t->mem_fd >= 0;
+}
+
+bool target__execd(struct target *t, char *exe, size_t len)
+{
+	char path[64], c;
+	ssize_t n;
+
+	if (!t->has_mem || t->exited || pread(t->mem_fd, &c, 1, 0) != 0)
+		return false;
+	/* the address space also goes when the process exits */
+	if (target__gone(t))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, exe, len - 1);
+	if (n < 0)
+		return false;	/* exiting: no exe any more */
+	exe[n] = 0;
+	return true;
+}
+
+void target__close(struct target *t)
+{
+	if (t->has_mem)
+		close(t->mem_fd);
+	t->has_mem = false;
 }
 
 uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr)

@@ -19,6 +19,8 @@ struct target {
 	int bin_fd;		/* -b: the binary, held open (path names it) */
 	int status;		/* waitpid status once exited */
 	bool exited;
+	bool has_mem;		/* mem_fd is open (target__watch_image) */
+	int mem_fd;		/* /proc/PID/mem: pins the image that was planned for */
 };
 
 /* Resolve a command like execvp would. 0 or -1 with a reason. */
@@ -34,8 +36,16 @@ void target__say_name(const struct target *t, char *msg, size_t len);
 int target__spawn(struct target *t, char **argv, char *err, size_t errlen);
 /* Let the child exec; 0, or -1 if exec failed (reason in err). */
 int target__release(struct target *t, char *err, size_t errlen);
-/* Non-blocking: true once the process is gone. */
+/* Non-blocking: true once the process is gone (or a zombie). */
 bool target__gone(struct target *t);
+/* Remember the process's current image, to tell later whether it exec'd. */
+void target__watch_image(struct target *t);
+/*
+ * Non-blocking: true once the process remembered runs another image (it
+ * exec'd, another binary or the same one); exe then names the new one.
+ */
+bool target__execd(struct target *t, char *exe, size_t len);
+void target__close(struct target *t);
 /* Load bias of a PIE binary in process pid, from where the code at vaddr is mapped (0 if not yet). */
 uint64_t target__load_bias(pid_t pid, const struct gobin *b, uint64_t vaddr);
 /*

@@ -290,6 +290,9 @@ t_help() {
 	"$GMW" --help >"$T/out"
 	grep -q -- '-p, --pid=PID' "$T/out" && grep -q EXAMPLES "$T/out" && grep -q -- '-- CMD' "$T/out"
 	grep -q -- '--runtime-frames' "$T/out" && grep -q -- '--no-flight-recorder' "$T/out"
+	# what -p and -b do for children, and what ends a run with 1
+	grep -q -- '^-p traces that process only: children it starts are not traced' "$T/out"
+	grep -q -- 'It exits 1 when the' "$T/out"
 }
 
 # make install (DESTDIR, PREFIX): the binary runs; gomapwatch(8) renders
@@ -939,6 +942,7 @@ probes_gone() {
 	local what=$1 gmw=$2 left i
 	for ((i = 0; i < 20; i++)); do
 		left=$(while read -r kind id; do
+			[ -n "$kind" ] || continue	# nothing held
 			bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
 		done <<<"$3"
 		grep -h "libbpf_${gmw}_" /sys/kernel/tracing/uprobe_events 2>/dev/null || true)
@@ -950,6 +954,9 @@ probes_gone() {
 
 # gomapwatch ARGS... in the background, attached: sets gmw and gmw_held
 start_gmw() {
+	# emptied here, not by the background job's redirection: wait_line
+	# could read the last run's banner before that
+	: >"$T/gmw.err"
 	"$GMW" "$@" 2>"$T/gmw.err" &
 	gmw=$!
 	wait_line "$T/gmw.err" '^gomapwatch: watching '
@@ -962,6 +969,7 @@ start_gmw() {
 # stays in the kernel, and a target it left keeps running.
 gone_after_exit() {
 	local fx=$1 pid gmw gmw_held
+	: >"$T/out"	# the last run's pid line must not pass for this one's
 	"$fx/locked" -seconds 20 >"$T/out" 2>&1 &
 	wait_line "$T/out" '^pid '
 	pid=$(awk '$1 == "pid" { print $2 }' "$T/out")
@@ -984,6 +992,233 @@ t_probes_gone() {
 	for feats in none attach_cookie,uprobe_multi; do
 		GOMAPWATCH_DISABLE_FEATURES=$feats gone_after_exit "$fx"
 	done
+}
+
+# alive PID: running, not a zombie waiting for its parent
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
+}
+
+# watch_gmw PID HELD [SECONDS]: until gomapwatch PID ends, the BPF programs
+# and links it holds, sampled every 10 ms into HELD (it may live too short
+# for start_gmw); fails if it outlives SECONDS (default 20): a hang
+watch_gmw() {
+	local i
+	for ((i = 0; i < ${3:-20} * 100; i++)); do
+		alive "$1" || { sort -u -o "$2" "$2"; return 0; }
+		held "$1" >>"$2"
+		sleep 0.01
+	done
+	die "gomapwatch still running after ${3:-20}s"
+}
+
+# ended_as_racy STATUS ERRFILE: racy (or lifecycle -race) ended as it does
+# untraced: its work done, or the runtime's own fatal error; never a signal
+ended_as_racy() {
+	[ "$1" -eq 0 ] && return 0
+	[ "$1" -eq 2 ] && grep -qE '^fatal error: (concurrent map writes|.*concurrent map writes\?)' "$2" &&
+		return 0
+	die "the target ended with status $1: $(grep -m2 -E 'fatal|signal|SIG' "$2")"
+}
+
+# The target execs while traced with -p, in place (the same PID): into
+# another Go program, or its own binary again (the same inode: the probes
+# would still fire, read with the old image's plan). gomapwatch says so,
+# stops within a poll, exits 1 with a summary naming the exec, and leaves
+# no probe; the new image runs to its end unharmed. $GMW_OPTS: traced in
+# full, or in --max-overhead's windows (whose probes, attached again, must
+# not land on the new image).
+exec_once() {
+	local fx=$1 want=$2 pid gmw gmw_held
+	shift 2
+	# the last run's lines must not pass for this one's
+	rm -f "$T/out" "$T/gmw.err"
+	"$fx/lifecycle" -exec-after 60s -- "$@" >"$T/out" 2>"$T/fx.err" &
+	pid=$!
+	wait_line "$T/out" '^pid '
+	# shellcheck disable=SC2086
+	start_gmw -p "$pid" --json -o "$T/ev" $GMW_OPTS
+	sleep 0.5
+	kill -USR1 "$pid"
+	watch_gmw "$gmw" /dev/null 5
+	expect_status 1 wait "$gmw"
+	grep -qxF "gomapwatch: pid $pid exec'd $want: not the image the probes were planned for; stopping" \
+		"$T/gmw.err" || die "stderr: $(grep gomapwatch "$T/gmw.err")"
+	events "$T/ev" summary | jq -e --arg t "process $pid exec'd $want" \
+		'.target == $t and .writes > 0 and .conflicts == 0' >/dev/null ||
+		die "summary: $(events "$T/ev" summary)"
+	probes_gone "the target's exec" "$gmw" "$gmw_held"
+	expect_status 0 wait "$pid"
+	[ "$(grep -c "^pid $pid\$" "$T/out")" -eq 2 ] || die "the new image did not start: $(cat "$T/out")"
+	grep -q '^ok writes=' "$T/out" || die "the new image did not finish: $(cat "$T/out" "$T/fx.err")"
+}
+
+t_exec() {
+	local fx=$1 GMW_OPTS
+	for GMW_OPTS in "--max-overhead off" "--max-overhead 1"; do
+		exec_once "$fx" "$fx/locked" "$fx/locked" -seconds 2
+		exec_once "$fx" "$fx/lifecycle" "$fx/lifecycle" -seconds 2s
+		echo "$GMW_OPTS: exec into another binary and into the same: said, stopped, detached"
+	done
+}
+
+# A -p target that lives from 0.2 to 4 s, gomapwatch started with it: it
+# ends while gomapwatch reads the binary, loads, attaches, or watches.
+# Never a hang, never a probe left, and one of two outcomes: traced (0,
+# a summary saying the process exited) or not (1, one line saying so).
+exit_early() {
+	local fx=$1 ms pid g st traced=0 untraced=0
+	for ms in 200 400 600 800 1000 1200 1400 1600 1800 2200 3000 4000; do
+		"$fx/lifecycle" -seconds "${ms}ms" >"$T/out.$ms" &
+		pid=$!
+		"$GMW" -p "$pid" --json -o "$T/ev.$ms" 2>"$T/err.$ms" &
+		g=$!
+		: >"$T/held.$ms"
+		watch_gmw "$g" "$T/held.$ms" 20
+		st=0
+		wait "$g" || st=$?
+		wait "$pid"
+		probes_gone "the target's exit ${ms} ms in" "$g" "$(cat "$T/held.$ms")"
+		if [ "$st" -eq 0 ]; then
+			events "$T/ev.$ms" summary | jq -e --arg t "process $pid exited" '.target == $t' \
+				>/dev/null || die "$ms ms: summary: $(events "$T/ev.$ms" summary)"
+			traced=$((traced + 1))
+		elif [ "$st" -eq 1 ]; then
+			[ -s "$T/err.$ms" ] || die "$ms ms: exited 1 saying nothing"
+			# libbpf's own warnings may come before gomapwatch's line
+			grep -v '^libbpf: ' "$T/err.$ms" | grep -vqE "^gomapwatch: (no such process: $pid|process $pid: cannot open its executable: .*|process $pid exited while gomapwatch was attaching; nothing traced \(.*\))\$" &&
+				die "$ms ms: stderr: $(cat "$T/err.$ms")"
+			untraced=$((untraced + 1))
+		else
+			die "$ms ms: gomapwatch exited $st: $(cat "$T/err.$ms")"
+		fi
+	done
+	echo "${GOMAPWATCH_DISABLE_FEATURES:-all features}: $traced traced, $untraced ended before the probes were live"
+}
+
+t_exit_attaching() {
+	local fx=$1 feats
+	for feats in none attach_cookie,uprobe_multi; do
+		GOMAPWATCH_DISABLE_FEATURES=$feats exit_early "$fx"
+	done
+}
+
+# lifecycle -spawn 2: two Go children (os/exec of its own binary) while
+# traced, then the parent races. -p follows the one process: the
+# children are not traced (no event names them) and run to their end; the
+# parent still is (its conflict comes after they ended).
+children_p_once() {
+	local fx=$1 pid gmw gmw_held st=0
+	"$fx/lifecycle" -sleep 4s -spawn 2 -child-args "-seconds 1s" -race -seconds 2s \
+		>"$T/out" 2>"$T/fx.err" &
+	pid=$!
+	wait_line "$T/out" '^pid '
+	start_gmw -p "$pid" --json -o "$T/ev" -d 30
+	wait "$pid" || st=$?
+	expect_status 0 wait "$gmw"
+	grep -q '^children ok$' "$T/out" || die "a child failed: $(cat "$T/out" "$T/fx.err")"
+	[ "$(grep -c '^child pid ' "$T/out")" -eq 2 ] || die "not two children: $(cat "$T/out")"
+	ended_as_racy "$st" "$T/fx.err"
+	valid_ndjson "$T/ev"
+	[ -z "$(jq -r --argjson p "$pid" 'select(.type == "conflict") | .sides[] | select(.pid != $p) | .pid' "$T/ev")" ] ||
+		die "-p traced another process than $pid"
+	jq -e -s --argjson p "$pid" '[.[] | select(.type == "conflict") | select(all(.sides[]; .pid == $p))] | length > 0' \
+		"$T/ev" >/dev/null || die "no conflict of the parent after its children"
+}
+
+# -b: the children, of the same binary, race too: traced as well.
+children_b_once() {
+	local fx=$1 gmw gmw_held pid
+	start_gmw -b "$fx/lifecycle" --json -o "$T/ev" -d 7
+	"$fx/lifecycle" -spawn 2 -child-args "-race -seconds 2s" -race -seconds 2s >"$T/out" 2>"$T/fx.err" &
+	pid=$!
+	wait "$pid" || true
+	expect_status 0 wait "$gmw"
+	awk '$1 == "child" { print $3 }' "$T/out" | sort -n >"$T/kids"
+	[ "$(wc -l <"$T/kids")" -eq 2 ] || die "not two children: $(cat "$T/out")"
+	jq -r 'select(.type == "conflict") | .sides[].pid' "$T/ev" | sort -un >"$T/seen"
+	[ -n "$(comm -12 "$T/kids" "$T/seen")" ] || die "no conflict of a child: pids seen $(tr '\n' ' ' <"$T/seen")"
+}
+
+t_children() {
+	local fx=$1
+	rate "-p: parent traced after its Go children ran untraced" 5 4 children_p_once "$fx"
+	rate "-b: a child of the binary traced" 5 4 children_b_once "$fx"
+}
+
+# Two gomapwatch on one racy process at once: both attach, both catch the
+# conflict, both exit 0 and release their probes; racy ends as it does.
+two_tracers_once() {
+	local fx=$1 pid w st=0
+	"$fx/racy" -sleep 4s >"$T/out" 2>"$T/fx.err" &
+	pid=$!
+	wait_line "$T/out" '^worker 3 goid'
+	for w in a b; do
+		"$GMW" -p "$pid" --json -o "$T/ev.$w" -d 30 2>"$T/err.$w" &
+		echo $! >"$T/gmw.$w"
+	done
+	for w in a b; do
+		wait_line "$T/err.$w" '^gomapwatch: watching pid'
+		held "$(cat "$T/gmw.$w")" >"$T/held.$w"
+	done
+	wait "$pid" || st=$?
+	ended_as_racy "$st" "$T/fx.err"
+	for w in a b; do
+		expect_status 0 wait "$(cat "$T/gmw.$w")"
+		probes_gone "tracer $w's exit" "$(cat "$T/gmw.$w")" "$(cat "$T/held.$w")"
+		if check_racy_events "$T/ev.$w" "$T/out"; then touch "$T/seen.$w"; fi
+	done
+	[ -e "$T/seen.a" ] && [ -e "$T/seen.b" ]
+}
+
+t_two_tracers() {
+	local w n
+	rate "both tracers detected racy" 5 4 two_tracers_once "$1"
+	for w in a b; do
+		n=$(find "$T" -name "seen.$w" | wc -l)
+		echo "tracer $w: detected in $n/5 runs"
+	done
+}
+
+# The events' output fails while racy produces them: the reader of a pipe
+# goes away (| head -1), or -o's filesystem is full. gomapwatch says why,
+# detaches (no probe left), prints the summary on stderr, exits 1 (not
+# killed by SIGPIPE); racy ends as it does untraced.
+output_fails_once() {
+	local fx=$1 how=$2 want pid gmw gmw_held st=0
+	"$fx/racy" -sleep 3s >"$T/out" 2>"$T/fx.err" &
+	pid=$!
+	wait_line "$T/out" '^worker 3 goid'
+	if [ "$how" = pipe ]; then
+		mkfifo "$T/fifo"
+		head -1 <"$T/fifo" >"$T/head" &
+		"$GMW" -p "$pid" -d 30 >"$T/fifo" 2>"$T/gmw.err" &
+		want='^gomapwatch: writing events: output closed \(Broken pipe\)$'
+	else
+		mkdir -p "$T/full"
+		mount -t tmpfs -o size=64k gmw-full "$T/full"
+		trap 'umount "$T/full"' EXIT
+		dd if=/dev/zero of="$T/full/filler" bs=4k 2>/dev/null || true
+		"$GMW" -p "$pid" -d 30 --json -o "$T/full/ev" 2>"$T/gmw.err" &
+		want="^gomapwatch: writing events: No space left on device \\($T/full/ev\\)\$"
+	fi
+	gmw=$!
+	: >"$T/held"
+	watch_gmw "$gmw" "$T/held" 30
+	expect_status 1 wait "$gmw"
+	grep -q '^gomapwatch: watching ' "$T/gmw.err" || die "never attached: $(cat "$T/gmw.err")"
+	gmw_held=$(cat "$T/held")
+	grep -qE "$want" "$T/gmw.err" || die "stderr: $(grep gomapwatch "$T/gmw.err")"
+	grep -q '^--- gomapwatch summary' "$T/gmw.err" || die "no summary on stderr"
+	probes_gone "a failed output ($how)" "$gmw" "$gmw_held"
+	wait "$pid" || st=$?
+	ended_as_racy "$st" "$T/fx.err"
+}
+
+t_output_fails() {
+	rate "closed pipe said, detached" 5 4 output_fails_once "$1" pipe
+	rate "full disk said, detached" 3 3 output_fails_once "$1" full
 }
 
 # -v says what the kernel offers and how long attaching and detaching took.
