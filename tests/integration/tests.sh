@@ -966,7 +966,8 @@ start_gmw() {
 }
 
 # After gomapwatch has gone (exit, SIGKILL, the target first): nothing of it
-# stays in the kernel, and a target it left keeps running.
+# stays in the kernel, and a target it left keeps running; after a SIGKILL
+# a new gomapwatch attaches to it as to any other.
 gone_after_exit() {
 	local fx=$1 pid gmw gmw_held
 	: >"$T/out"	# the last run's pid line must not pass for this one's
@@ -981,6 +982,12 @@ gone_after_exit() {
 	wait "$gmw" 2>/dev/null || true
 	probes_gone "SIGKILL of gomapwatch" "$gmw" "$gmw_held"
 	kill -0 "$pid" || die "the target did not outlive gomapwatch"
+	# and a new gomapwatch attaches to it cleanly, finding it as it was
+	start_gmw -p "$pid" -d 2 --json -o "$T/ev.again"
+	expect_status 0 wait "$gmw"
+	events "$T/ev.again" summary | jq -e '.writes > 1000 and .conflicts == 0' >/dev/null ||
+		die "attaching again after a SIGKILL: $(events "$T/ev.again" summary)"
+	probes_gone "a second gomapwatch's exit" "$gmw" "$gmw_held"
 	wait_line "$T/out" '^ok writes=' 30
 	start_gmw --json -o "$T/ev.first" -- "$fx/locked" -seconds 3
 	expect_status 0 wait "$gmw"
