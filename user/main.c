@@ -129,7 +129,8 @@ static const struct argp_option options[] = {
 	  "machine a goroutine can wait seconds inside a write)" },
 	{ "verbose", 'v', NULL, 0,
 	  "Print the kernel's features, the probe plan and how long attaching and "
-	  "detaching took; twice (-vv) also libbpf's debug output" },
+	  "detaching took, and in the summary gomapwatch's memory and how full its "
+	  "BPF tables got; twice (-vv) also libbpf's debug output" },
 	{},
 };
 
