@@ -994,11 +994,17 @@ gone_after_exit() {
 	probes_gone "the target exiting first" "$gmw" "$gmw_held"
 }
 
-t_probes_gone() {
-	local fx=$1 feats
+# each_attach_path FUNC ARGS...: FUNC with every kernel feature, then as a
+# kernel without attach cookies or uprobe_multi links attaches
+each_attach_path() {
+	local feats
 	for feats in none attach_cookie,uprobe_multi; do
-		GOMAPWATCH_DISABLE_FEATURES=$feats gone_after_exit "$fx"
+		GOMAPWATCH_DISABLE_FEATURES=$feats "$@"
 	done
+}
+
+t_probes_gone() {
+	each_attach_path gone_after_exit "$1"
 }
 
 # alive PID: running, not a zombie waiting for its parent
@@ -1105,10 +1111,7 @@ exit_early() {
 }
 
 t_exit_attaching() {
-	local fx=$1 feats
-	for feats in none attach_cookie,uprobe_multi; do
-		GOMAPWATCH_DISABLE_FEATURES=$feats exit_early "$fx"
-	done
+	each_attach_path exit_early "$1"
 }
 
 # lifecycle -spawn 2: two Go children (os/exec of its own binary) while
