@@ -34,6 +34,12 @@ CFLAGS += -I$(O)/yyjson
 LDLIBS := -static $(shell pkg-config --static --libs $(PKGS) 2>/dev/null)
 STATIC_LIBS := $(O)/yyjson/libyyjson.a
 endif
+# CROSS_SYSROOT (set by `make arm64`): the target's headers and archives,
+# unpacked from its Debian packages; the compiler's own sysroot has libc.
+ifneq ($(CROSS_SYSROOT),)
+CFLAGS += -I$(CROSS_SYSROOT)/usr/include
+LDLIBS := -L$(CROSS_SYSROOT)/usr/lib/$(shell $(CC) -dumpmachine) $(LDLIBS)
+endif
 # SANITIZE=1 (set by `make asan`): AddressSanitizer, LeakSanitizer and
 # UndefinedBehaviorSanitizer, every report fatal. Built by clang, whose
 # single runtime (linked in, from Debian's clang package) writes both kinds
@@ -236,6 +242,32 @@ vmlinux-arm64:
 # Build check: the BPF programs also compile for arm64 (vmlinux/arm64), on any host.
 bpf-arm64:
 	$(Q)$(MAKE) --no-print-directory ARCH=arm64 O=$(O)/arm64 $(O)/arm64/gomapwatch.skel.h
+
+# arm64, cross-built on an x86-64 host: one static binary to copy onto an
+# arm64 box, $(O)/arm64/gomapwatch. The cross compiler, QEMU and an arm64
+# sysroot of Debian's static libraries and kernel come from
+# scripts/install-arm64.sh (the sysroot cached in ARM64_CACHE).
+ARM64_CACHE ?= /var/cache/gomapwatch/arm64
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_SYSROOT = $(ARM64_CACHE)/sysroot
+ARM64_PC := PKG_CONFIG_SYSROOT_DIR=$(ARM64_SYSROOT) \
+	PKG_CONFIG_LIBDIR=$(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:$(ARM64_SYSROOT)/usr/share/pkgconfig
+.PHONY: arm64-deps arm64 arm64-test
+arm64-deps:
+	$(Q)GMW_ARM64_CACHE=$(ARM64_CACHE) scripts/install-arm64.sh >/dev/null
+
+arm64: deps arm64-deps
+	$(Q)DEB_HOST_ARCH=arm64 CC=$(ARM64_CC) scripts/install-static.sh $(O)/arm64/yyjson
+	$(Q)$(ARM64_PC) $(MAKE) --no-print-directory STATIC=1 ARCH=arm64 CC=$(ARM64_CC) \
+		CROSS_SYSROOT=$(ARM64_SYSROOT) O=$(O)/arm64 all
+
+# An arm64 guest under QEMU (tests/arm64): the arm64 binary on the arm64
+# fixtures of an old-layout and a swiss-map release, checked on the host.
+arm64-test: arm64 fixtures
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)GMW=$(abspath $(O)/arm64/gomapwatch) HOST_GMW=$(abspath $(O)/gomapwatch) \
+		GMW_FIXTURES=$(abspath $(O)/fixtures) GMW_ARM64_CACHE=$(ARM64_CACHE) \
+		tests/arm64/run.sh $(O)/arm64/guest
 
 # The manual page, gomapwatch(8): made from --help by help2man, with the
 # sections --help has no room for (scripts/gomapwatch.h2m, gen-man.sh).

@@ -6,6 +6,8 @@
 #                                pclntab's inline trees alone)
 #   OUTDIR/<tag>/racy.pie        -buildmode=pie: needs the load bias
 #   OUTDIR/<tag>/inlinetab.{stripped,pie}  the same for the inline tree's test
+#   OUTDIR/<tag>/{racy,locked,inlinetab,fatal}.arm64, racy.arm64.stripped,
+#                                {racy,locked}.arm64.pie  cross-built for arm64
 #   OUTDIR/nomaps                C, see tests/go/nomaps/nomaps.c
 #   OUTDIR/toolchains.txt        <tag> <version the toolchain reports>
 # and the release matrix (tests/integration/matrix.sh), every release from
@@ -74,12 +76,14 @@ while read -r tag go; do
 	build "$go" "$tag" "$out/$tag/racy.pie" racy -buildmode=pie
 	build "$go" "$tag" "$out/$tag/inlinetab.stripped" inlinetab -ldflags="-s -w"
 	build "$go" "$tag" "$out/$tag/inlinetab.pie" inlinetab -buildmode=pie
-	# arm64, cross-compiled: read and planned here, never run (test_plan_arm64,
-	# test_inline)
-	for p in racy locked inlinetab; do
+	# arm64, cross-compiled: planned here (test_plan_arm64, test_inline),
+	# run in the arm64 guest (tests/arm64)
+	for p in racy locked inlinetab fatal; do
 		GOARCH=arm64 build "$go" "$tag" "$out/$tag/$p.arm64" "$p"
 	done
 	GOARCH=arm64 build "$go" "$tag" "$out/$tag/racy.arm64.stripped" racy -ldflags="-s -w"
+	GOARCH=arm64 build "$go" "$tag" "$out/$tag/racy.arm64.pie" racy -buildmode=pie
+	GOARCH=arm64 build "$go" "$tag" "$out/$tag/locked.arm64.pie" locked -buildmode=pie
 done <<<"$toolchains"
 mv -f "$out/toolchains.txt.tmp.$$" "$out/toolchains.txt"
 

@@ -6,6 +6,7 @@
 #   OUTDIR/libyyjson.a, OUTDIR/yyjson.h: Debian ships no static yyjson, so
 #   it is compiled from Debian's own source package (trixie, as the
 #   shared one in install-deps.sh), fetched once into the cache
+# CC and DEB_HOST_ARCH choose the target (make arm64 cross-compiles).
 # Idempotent: a second run installs, fetches and builds nothing. Installing
 # needs root; with everything present it does not.
 set -euo pipefail
@@ -40,7 +41,9 @@ fi
 # The source version of the shared library the dynamic build uses: the
 # same yyjson.h either way.
 version=$(dpkg-query -W -f='${source:Version}' libyyjson-dev)
-lib=$cache/$version
+# per target: CC may be a cross compiler (make arm64), with DEB_HOST_ARCH
+# set for Debian's flags of that architecture
+lib=$cache/$version/$("${CC:-cc}" -dumpmachine)
 
 if [ ! -f "$lib/libyyjson.a" ]; then
 	# The deb-src index, signed like the rest of the archive: apt checks
@@ -96,13 +99,14 @@ SRC
 	# Debian's own hardening and optimization flags, as its package is built
 	flags=$(dpkg-buildflags --get CFLAGS)
 	cppflags=$(dpkg-buildflags --get CPPFLAGS)
-	echo "  CC       yyjson $version"
+	echo "  CC       yyjson $version ($("${CC:-cc}" -dumpmachine))"
 	# shellcheck disable=SC2086 # word splitting of the flag lists
 	"${CC:-cc}" $cppflags $flags -c -o yyjson.o src/src/yyjson.c
 	mkdir lib
 	ar rcs lib/libyyjson.a yyjson.o
 	cp src/src/yyjson.h lib/
 	# in place at once: an interrupted run never leaves half a library
+	mkdir -p "${lib%/*}"
 	mv -T lib "$lib" 2>/dev/null || [ -f "$lib/libyyjson.a" ]
 fi
 

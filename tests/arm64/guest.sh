@@ -1,0 +1,90 @@
+#!/bin/sh
+# /init of the arm64 guest (tests/arm64/run.sh): busybox's sh, nothing else
+# but /gmw/gomapwatch and the fixtures in /fx/<tag>. Runs the smoke set and
+# keeps each command's output in /out/<tag>/<check>/<run>/ (ev: the NDJSON,
+# out and err: its standard streams, status: its exit status); prints one
+# line per run as it goes, then /out as a base64 tar between markers for
+# the host to check with the integration tests' assertions. No timing: the
+# guest is emulated, ~50x slower than the host.
+# Kernel command line: gmw.runs=N (racy runs per binary, default 4).
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /sbin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp
+
+GMW=/gmw/gomapwatch
+RUNS=$(sed -n 's/.*gmw\.runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+RUNS=${RUNS:-4}
+# a hung command fails its run, not the guest
+LIMIT=600
+
+# run DIR CMD...: CMD under a time limit, its streams and status in DIR
+run() {
+	d=$1
+	shift
+	mkdir -p "$d"
+	echo "$*" >"$d/cmd"
+	st=0
+	timeout -s KILL "$LIMIT" "$@" >"$d/out" 2>"$d/err" || st=$?
+	echo "$st" >"$d/status"
+	conflicts=$(grep -c '"type":"conflict"' "$d/ev" 2>/dev/null)
+	echo "gmw-arm64: ${d#/out/} status $st conflicts ${conflicts:-0}"
+}
+
+# attach TAG: -p on a running locked fixture, detached after 5 s; the
+# target's own end is waited for and kept
+attach() {
+	d=/out/$1/attach-detach/1
+	mkdir -p "$d"
+	"/fx/$1/locked.arm64" -seconds 60 >"$d/target.out" 2>&1 &
+	tp=$!
+	i=0
+	while ! grep -q '^pid ' "$d/target.out" && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run "$d" "$GMW" -p "$tp" -d 5 --json -o "$d/ev"
+	if kill -0 "$tp" 2>/dev/null; then echo alive; else echo gone; fi >"$d/target.after"
+	wait "$tp"
+	echo $? >"$d/target.status"
+}
+
+uname -r >/out.kernel 2>&1
+mkdir -p /out
+uname -a >/out/uname
+"$GMW" inspect --kernel >/out/kernel.txt 2>&1
+"$GMW" inspect --kernel --json >/out/kernel.json 2>&1
+for fx in /fx/*; do
+	tag=${fx##*/}
+	o=/out/$tag
+	for b in racy.arm64 racy.arm64.stripped racy.arm64.pie locked.arm64 locked.arm64.pie; do
+		"$GMW" inspect "$fx/$b" >"$o.inspect.$b.txt" 2>&1
+		"$GMW" inspect --json "$fx/$b" >"$o.inspect.$b.json" 2>&1
+	done
+	for b in racy.arm64 racy.arm64.stripped racy.arm64.pie; do
+		i=1
+		while [ $i -le "$RUNS" ]; do
+			run "$o/$b/$i" "$GMW" --json -o "$o/$b/$i/ev" -d 60 -- "$fx/$b"
+			i=$((i + 1))
+		done
+	done
+	run "$o/locked.arm64/1" "$GMW" --json -o "$o/locked.arm64/1/ev" -- "$fx/locked.arm64" -seconds 5
+	run "$o/locked.arm64.pie/1" "$GMW" --reads --json -o "$o/locked.arm64.pie/1/ev" -- \
+		"$fx/locked.arm64.pie" -seconds 5
+	run "$o/fatal.arm64/1" "$GMW" --json -o "$o/fatal.arm64/1/ev" -- "$fx/fatal.arm64"
+	# the same fatal error in text, as a terminal shows it
+	run "$o/racy-text/1" "$GMW" -d 60 -- "$fx/racy.arm64"
+	attach "$tag"
+done
+
+echo "==gmw-out-begin=="
+tar -cf - -C /out . | gzip -c | base64
+echo "==gmw-out-end=="
+poweroff -f
