@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # What `make arm64` and `make arm64-test` need on an x86-64 Debian 12 host:
 #   the host's packages: gcc-aarch64-linux-gnu and libc6-dev-arm64-cross
-#     (the cross compiler and an arm64 libc), qemu-system-arm (the arm64 guest) and cpio (its
-#     initramfs); installed when missing, never upgrading a package
+#     (the cross compiler and an arm64 libc), qemu-system-arm (the arm64
+#     guest) and cpio (its initramfs); installed when missing, never
+#     upgrading a package
 #   an arm64 sysroot in CACHE/sysroot: the static archives and headers of
 #     libbpf, libelf, libdw, capstone and what they link (zlib, lzma, bz2,
-#     zstd), busybox-static and Debian's arm64 6.1 kernel, downloaded with
-#     an apt state of its own (CACHE/apt) and unpacked with dpkg-deb: the
-#     host's dpkg never hears of an arm64 package
+#     zstd), busybox-static, and Debian's arm64 6.1 and 6.12 kernels
+#     (bookworm's, trixie's), downloaded with an apt state of its own
+#     (CACHE/apt) and unpacked with dpkg-deb: the host's dpkg never hears
+#     of an arm64 package
 # CACHE is $GMW_ARM64_CACHE, else /var/cache/gomapwatch/arm64. Prints
-# "sysroot DIR" and "kernel VERSION IMAGE". Idempotent: a second run
-# downloads nothing. Run as root.
+# "sysroot DIR" and "kernel SERIES VERSION IMAGE" per kernel. Idempotent:
+# a second run downloads nothing. Run as root.
 set -euo pipefail
 
 cache=${GMW_ARM64_CACHE:-/var/cache/gomapwatch/arm64}
@@ -18,7 +20,12 @@ HOST_PKGS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm cpio)
 # the -dev packages hold the static archives, .pc files and headers
 ARM64_PKGS=(libbpf-dev libelf-dev libdw-dev libcapstone-dev zlib1g-dev liblzma-dev
 	    libbz2-dev libzstd-dev busybox-static)
-KERNEL_RE='^linux-image-6\.1\.0-[0-9]+-arm64$'
+# SERIES and the packages that carry it (the newest by version sort):
+# bookworm's 6.1 (attach cookies, no uprobe_multi) and trixie's 6.12 (both)
+KERNELS=(
+	'6.1 ^linux-image-6\.1\.0-[0-9]+-arm64$'
+	'6.12 ^linux-image-6\.12\.[0-9]+\+deb13-arm64$'
+)
 
 die() { echo "install-arm64: $*" >&2; exit 1; }
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -50,7 +57,10 @@ apt_config() {
 	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
 	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main
 	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main
+	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
 	SRC
+	# trixie only for what bookworm lacks (its kernel)
+	printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >"$a/etc/preferences.d/trixie"
 	cat >"$a/apt.conf" <<-CONF
 	APT::Architecture "arm64";
 	APT::Architectures { "arm64"; };
@@ -71,9 +81,9 @@ apt_config() {
 	! id _apt >/dev/null 2>&1 || chown -R _apt "$a/lists" "$a/archives"
 }
 
-# newest_kernel: the newest arm64 6.1 image package the archive has
+# newest_kernel REGEX: the newest arm64 image package matching REGEX
 newest_kernel() {
-	apt-cache pkgnames linux-image-6.1.0- | grep -E "$KERNEL_RE" | sort -rV | sed -n 1p
+	apt-cache pkgnames linux-image-6. | { grep -E "$1" || true; } | sort -rV | sed -n 1p
 }
 
 # unpack PKG...: download and unpack into the sysroot the packages not
@@ -99,26 +109,42 @@ unpack() {
 host_packages
 [ "$(id -u)" -eq 0 ] || [ -f "$cache/.done" ] || die "the arm64 sysroot needs root to fetch; run as root"
 apt_config
-# the lists: once, and again when a package or the kernel is not found
-[ -n "$(ls "$cache/apt/lists" | grep -v partial | grep -v lock)" ] || apt-get update -qq
-kernel=$(newest_kernel)
-if [ -z "$kernel" ] || [ -z "$(apt-cache madison "$kernel")" ]; then
+# the lists: once per set of sources, and again when a kernel is not found
+if ! cmp -s "$cache/apt/etc/sources.list" "$cache/apt/sources.updated"; then
 	apt-get update -qq
-	kernel=$(newest_kernel)
+	cp "$cache/apt/etc/sources.list" "$cache/apt/sources.updated"
 fi
-[ -n "$kernel" ] || die "no package matching $KERNEL_RE in bookworm"
-if ! unpack "${ARM64_PKGS[@]}" "$kernel" 2>"$cache/unpack.err"; then
+kernels=()
+for k in "${KERNELS[@]}"; do
+	read -r series re <<<"$k"
+	pkg=$(newest_kernel "$re")
+	if [ -z "$pkg" ] || [ -z "$(apt-cache madison "$pkg")" ]; then
+		apt-get update -qq
+		pkg=$(newest_kernel "$re")
+	fi
+	[ -n "$pkg" ] || die "no package matching $re in bookworm or trixie"
+	kernels+=("$series $pkg")
+done
+pkgs=("${ARM64_PKGS[@]}")
+for k in "${kernels[@]}"; do
+	pkgs+=("${k#* }")
+done
+if ! unpack "${pkgs[@]}" 2>"$cache/unpack.err"; then
 	# old lists name versions the archive dropped: refresh once
 	apt-get update -qq
-	unpack "${ARM64_PKGS[@]}" "$kernel"
+	unpack "${pkgs[@]}"
 fi
-kver=${kernel#linux-image-}
-image=$cache/sysroot/boot/vmlinuz-$kver
-[ -f "$image" ] || die "$kernel has no /boot/vmlinuz-$kver"
-# older kernel ABIs, superseded: their images and modules
+images=()
+echo "sysroot $cache/sysroot"
+for k in "${kernels[@]}"; do
+	kver=${k#* linux-image-}
+	image=$cache/sysroot/boot/vmlinuz-$kver
+	[ -f "$image" ] || die "linux-image-$kver has no /boot/vmlinuz-$kver"
+	images+=("$image")
+	echo "kernel ${k%% *} $kver $image"
+done
+# older kernel ABIs, superseded
 for f in "$cache"/sysroot/boot/vmlinuz-*; do
-	[ "$f" = "$image" ] || rm -f "$f"
+	[[ " ${images[*]} " == *" $f "* ]] || rm -f "$f"
 done
 touch "$cache/.done"
-echo "sysroot $cache/sysroot"
-echo "kernel $kver $image"

@@ -739,29 +739,48 @@ void tracer__hits(struct tracer *t, struct probe_hits *h)
 	h->stepped += c[GMW_C_STEPPED];
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__aarch64__)
 /*
- * Three copies of one small function, a conditional jump and a return: the
- * kernel emulates a uprobe on the jump and single-steps one on the return,
- * as on the target's points. The first copy is never probed.
+ * Three copies of one small function: the kernel emulates a uprobe on its
+ * conditional jump (gmw_calib_jcc_at) and single-steps one on the other
+ * instruction probed (gmw_calib_step_at), as on the target's points. The
+ * first copy is never probed. x86-64 single-steps ret; arm64 simulates its
+ * ret and branches alike, so there the stepped one is an add.
  */
+#if defined(__x86_64__)
 asm(".pushsection .text\n"
     ".p2align 4\n"
-    ".hidden gmw_calib_plain, gmw_calib_jcc, gmw_calib_ret, gmw_calib_jcc_at, gmw_calib_ret_at\n"
-    ".globl gmw_calib_plain, gmw_calib_jcc, gmw_calib_ret, gmw_calib_jcc_at, gmw_calib_ret_at\n"
+    ".hidden gmw_calib_plain, gmw_calib_jcc, gmw_calib_step, gmw_calib_jcc_at, gmw_calib_step_at\n"
+    ".globl gmw_calib_plain, gmw_calib_jcc, gmw_calib_step, gmw_calib_jcc_at, gmw_calib_step_at\n"
     ".type gmw_calib_plain, @function\n"
     "gmw_calib_plain:\n\ttest %edi, %edi\n\tjne 1f\n1:\tret\n"
     ".p2align 4\n"
     ".type gmw_calib_jcc, @function\n"
     "gmw_calib_jcc:\n\ttest %edi, %edi\ngmw_calib_jcc_at:\n\tjne 2f\n2:\tret\n"
     ".p2align 4\n"
-    ".type gmw_calib_ret, @function\n"
-    "gmw_calib_ret:\n\ttest %edi, %edi\n\tjne 3f\n3:\n"
-    "gmw_calib_ret_at:\n\tret\n"
+    ".type gmw_calib_step, @function\n"
+    "gmw_calib_step:\n\ttest %edi, %edi\n\tjne 3f\n3:\n"
+    "gmw_calib_step_at:\n\tret\n"
     ".popsection\n");
+#else
+asm(".pushsection .text\n"
+    ".p2align 4\n"
+    ".hidden gmw_calib_plain, gmw_calib_jcc, gmw_calib_step, gmw_calib_jcc_at, gmw_calib_step_at\n"
+    ".globl gmw_calib_plain, gmw_calib_jcc, gmw_calib_step, gmw_calib_jcc_at, gmw_calib_step_at\n"
+    ".type gmw_calib_plain, %function\n"
+    "gmw_calib_plain:\n\tadd w1, w0, #1\n\tcbnz w0, 1f\n1:\tret\n"
+    ".p2align 4\n"
+    ".type gmw_calib_jcc, %function\n"
+    "gmw_calib_jcc:\n\tadd w1, w0, #1\ngmw_calib_jcc_at:\n\tcbnz w0, 2f\n2:\tret\n"
+    ".p2align 4\n"
+    ".type gmw_calib_step, %function\n"
+    "gmw_calib_step:\n"
+    "gmw_calib_step_at:\n\tadd w1, w0, #1\n\tcbnz w0, 3f\n3:\tret\n"
+    ".popsection\n");
+#endif
 
-void gmw_calib_plain(int), gmw_calib_jcc(int), gmw_calib_ret(int);
-extern const char gmw_calib_jcc_at[], gmw_calib_ret_at[];
+void gmw_calib_plain(int), gmw_calib_jcc(int), gmw_calib_step(int);
+extern const char gmw_calib_jcc_at[], gmw_calib_step_at[];
 
 #define CALIB_ROUNDS	7
 
@@ -852,17 +871,17 @@ static double trap_ns(struct tracer *t, const void *addr, void (*probed)(int), i
 int tracer__calibrate(struct tracer *t, struct trap_cost *c)
 {
 	double jcc = trap_ns(t, gmw_calib_jcc_at, gmw_calib_jcc, 2000);
-	double ret = trap_ns(t, gmw_calib_ret_at, gmw_calib_ret, 400);
+	double step = trap_ns(t, gmw_calib_step_at, gmw_calib_step, 400);
 	struct bpf_prog_info info;
 	double prog = 0;
 
-	if (jcc <= 0 || ret <= 0)
+	if (jcc <= 0 || step <= 0)
 		return -1;
 	/* the calibration's own program's run time is counted apart, as the target's are */
 	if (!prog_stats(t->skel->progs.calib, &info) && info.run_cnt)
 		prog = (double)info.run_time_ns / info.run_cnt;
 	c->emulated_ns = jcc - prog;
-	c->stepped_ns = ret - prog;
+	c->stepped_ns = step - prog;
 	c->calibrated = true;
 	return 0;
 }

@@ -6,7 +6,9 @@
 # line per run as it goes, then /out as a base64 tar between markers for
 # the host to check with the integration tests' assertions. No timing: the
 # guest is emulated, ~50x slower than the host.
-# Kernel command line: gmw.runs=N (racy runs per binary, default 4).
+# Kernel command line: gmw.runs=N (racy runs per binary, default 4),
+# gmw.tags=T1,T2 (default: every /fx/<tag>), gmw.extra=TAG (on that tag
+# also: the kernel's older attach path, and --max-overhead timing its hits).
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /sbin /usr/sbin
 /bin/busybox --install -s
@@ -20,8 +22,14 @@ mount -t tmpfs tmpfs /tmp
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp
 
 GMW=/gmw/gomapwatch
-RUNS=$(sed -n 's/.*gmw\.runs=\([0-9]*\).*/\1/p' /proc/cmdline)
-RUNS=${RUNS:-4}
+# arg NAME DEFAULT: gmw.NAME=VALUE from the kernel command line
+arg() {
+	v=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^gmw\.$1=//p")
+	echo "${v:-$2}"
+}
+RUNS=$(arg runs 4)
+TAGS=$(arg tags "$(ls /fx | tr '\n' ,)" | tr , ' ')
+EXTRA=$(arg extra '')
 # a hung command fails its run, not the guest
 LIMIT=600
 
@@ -56,13 +64,27 @@ attach() {
 	echo $? >"$d/target.status"
 }
 
-uname -r >/out.kernel 2>&1
 mkdir -p /out
 uname -a >/out/uname
 "$GMW" inspect --kernel >/out/kernel.txt 2>&1
 "$GMW" inspect --kernel --json >/out/kernel.json 2>&1
-for fx in /fx/*; do
-	tag=${fx##*/}
+# extra TAG: racy and locked as on a kernel without attach cookies (one
+# program per cookie value), and --max-overhead, which times a hit first
+extra() {
+	o=/out/$1
+	i=1
+	while [ $i -le "$RUNS" ]; do
+		GOMAPWATCH_DISABLE_FEATURES=attach_cookie,uprobe_multi \
+			run "$o/nocookie-racy/$i" "$GMW" --json -o "$o/nocookie-racy/$i/ev" -d 60 -- "/fx/$1/racy.arm64"
+		i=$((i + 1))
+	done
+	GOMAPWATCH_DISABLE_FEATURES=attach_cookie,uprobe_multi \
+		run "$o/nocookie-locked/1" "$GMW" --json -o "$o/nocookie-locked/1/ev" -- "/fx/$1/locked.arm64" -seconds 5
+	run "$o/budget/1" "$GMW" -v --max-overhead 5 --json -o "$o/budget/1/ev" -- "/fx/$1/locked.arm64" -seconds 5
+}
+
+for tag in $TAGS; do
+	fx=/fx/$tag
 	o=/out/$tag
 	for b in racy.arm64 racy.arm64.stripped racy.arm64.pie locked.arm64 locked.arm64.pie; do
 		"$GMW" inspect "$fx/$b" >"$o.inspect.$b.txt" 2>&1
@@ -82,6 +104,7 @@ for fx in /fx/*; do
 	# the same fatal error in text, as a terminal shows it
 	run "$o/racy-text/1" "$GMW" -d 60 -- "$fx/racy.arm64"
 	attach "$tag"
+	[ "$tag" != "$EXTRA" ] || extra "$tag"
 done
 
 echo "==gmw-out-begin=="

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The arm64 stage: Debian's arm64 6.1 kernel booted under QEMU (TCG
+# The arm64 stage: Debian's arm64 kernels booted under QEMU (TCG
 # emulation) from an initramfs of busybox, the arm64 gomapwatch and the
 # arm64 fixtures of an old-layout and a swiss-map release; tests/arm64/guest.sh
 # runs the smoke set inside and sends back what each command wrote, which
 # is checked here with the integration tests' own assertions.
+#   6.1   attach cookies, one perf-event link per probe: both releases,
+#         and on the swiss one the no-cookie programs and --max-overhead
+#   6.12  uprobe_multi links: the swiss release
 #   tests/arm64/run.sh OUTDIR
 # Environment: GMW (the arm64 gomapwatch), HOST_GMW (the host's, which plans
 # the same binaries for comparison), GMW_FIXTURES, GMW_ARM64_CACHE
@@ -54,21 +57,21 @@ initramfs() {
 	(cd "$d" && find . | cpio -o -H newc --quiet) >"$out/initrd"
 }
 
-# boot: the guest's console, carriage returns stripped, in console.log;
-# what it sent back unpacked in guest/
+# boot SERIES IMAGE ARGS: the guest's console, carriage returns stripped,
+# in SERIES/console.log; what it sent back unpacked in SERIES/guest
 boot() {
-	local st=0
-	rm -rf "$out/guest"
-	mkdir -p "$out/guest"
+	local d=$out/$1 st=0
+	rm -rf "$d"
+	mkdir -p "$d/guest"
 	# -cpu max without pointer authentication emulated in software: 4x faster
 	timeout -k 10 "$GUEST_TIMEOUT" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on \
 		-m 1G -smp 2 -accel tcg,thread=multi -nographic -no-reboot \
-		-kernel "$image" -initrd "$out/initrd" \
-		-append "console=ttyAMA0 panic=-1 quiet loglevel=3 gmw.runs=$RUNS" \
-		</dev/null 2>&1 | tr -d '\r' >"$out/console.log" || st=$?
-	[ "$st" -eq 0 ] || echo "qemu exited $st" >>"$out/console.log"
-	sed -n '/^==gmw-out-begin==$/,/^==gmw-out-end==$/p' "$out/console.log" | sed '1d;$d' |
-		base64 -d 2>/dev/null | tar -xzf - -C "$out/guest" 2>/dev/null
+		-kernel "$2" -initrd "$out/initrd" \
+		-append "console=ttyAMA0 panic=-1 quiet loglevel=3 $3" \
+		</dev/null 2>&1 | tr -d '\r' >"$d/console.log" || st=$?
+	[ "$st" -eq 0 ] || echo "qemu exited $st" >>"$d/console.log"
+	sed -n '/^==gmw-out-begin==$/,/^==gmw-out-end==$/p' "$d/console.log" | sed '1d;$d' |
+		base64 -d 2>/dev/null | tar -xzf - -C "$d/guest" 2>/dev/null
 }
 
 # racy_guest DIR: one guest run of racy, as the host's racy_once judges it
@@ -84,16 +87,18 @@ racy_guest() {
 	fi
 }
 
-# c_racy TAG: each racy binary (plain, stripped, PIE) caught in at least
-# RUNS-1 of its RUNS guest runs; the first conflict of each is printed
+# c_racy TAG RUN...: each racy run (plain, stripped, PIE; racy.arm64 as
+# a kernel without attach cookies traces it) caught in at least RUNS-1 of its
+# RUNS guest runs; the first conflict of each is printed
 c_racy() {
-	local b i k
-	for b in racy.arm64 racy.arm64.stripped racy.arm64.pie; do
+	local tag=$1 b i k
+	shift
+	for b in "$@"; do
 		k=0
 		for ((i = 1; i <= RUNS; i++)); do
 			T=$tmp/$b.$i
 			mkdir -p "$T"
-			if (racy_guest "$g/$1/$b/$i") >"$T/log" 2>&1; then
+			if (racy_guest "$g/$tag/$b/$i") >"$T/log" 2>&1; then
 				k=$((k + 1))
 			else
 				sed "s/^/run $i: /" "$T/log"
@@ -102,24 +107,25 @@ c_racy() {
 		echo "$b detected: $k/$RUNS runs"
 		jq -c 'select(.type == "conflict") | {kind, sides: [.sides[] | {goroutine, function,
 			at: "\(.stack[0].function) \(.stack[0].file | sub(".*/tests/go/"; "")):\(.stack[0].line)"}]}' \
-			"$g/$1/$b/1/ev" 2>/dev/null | sed -n 1p
+			"$g/$tag/$b/1/ev" 2>/dev/null | sed -n 1p
 		[ "$k" -ge $((RUNS - 1)) ] || die "$b: $k/$RUNS runs"
 	done
 }
 
-# c_locked TAG: every map operation under its lock, traced in full (and
-# with --reads on the PIE build): no conflict, every write accounted for
+# c_locked TAG RUN...: every map operation under its lock, traced in full
+# (with --reads on the PIE build): no conflict, every write accounted for
 c_locked() {
-	local b d want
-	for b in locked.arm64 locked.arm64.pie; do
-		d=$g/$1/$b/1
+	local tag=$1 b d want
+	shift
+	for b in "$@"; do
+		d=$g/$tag/$b/1
 		[ "$(cat "$d/status")" -eq 0 ] || die "$b: gomapwatch exited $(cat "$d/status"): $(tail -3 "$d/err")"
 		valid_ndjson "$d/ev"
 		grep -q '^ok writes=' "$d/out" || die "$b did not finish: $(tail -3 "$d/out")"
 		[ -z "$(events "$d/ev" conflict)" ] || die "$b: conflict on correctly locked code: $(events "$d/ev" conflict | sed -n 1p)"
 		# the host's clean summary, at the guest's emulated pace
 		want="${clean_summary/.writes > 10000/.writes > 1000} and .panics > 0 and .cleared_by_panic > 0"
-		[ "$b" = locked.arm64 ] || want="$want and .reads > 1000"
+		[ "$b" != locked.arm64.pie ] || want="$want and .reads > 1000"
 		events "$d/ev" summary | jq -e "$want" >/dev/null || die "$b summary: $(events "$d/ev" summary)"
 		echo "$b: $(events "$d/ev" summary | jq -c '{conflicts, writes, write_exits, cleared_by_panic, reads, panics, lost}')"
 	done
@@ -182,10 +188,28 @@ c_inspect() {
 	done
 }
 
-# c_kernel: it ran on an arm64 kernel, and says what that kernel offers
+# c_budget TAG: --max-overhead timed a hit on this kernel (an emulated
+# branch, a single-stepped add) and traced the locked fixture within it
+c_budget() {
+	local d=$g/$1/budget/1
+	[ "$(cat "$d/status")" -eq 0 ] || die "gomapwatch exited $(cat "$d/status"): $(tail -3 "$d/err")"
+	grep -qE '^gomapwatch: a probe hit costs [0-9.]+ us emulated, [0-9.]+ us single-stepped \(timed here\)' "$d/err" ||
+		die "no hit cost timed: $(grep -m3 gomapwatch "$d/err")"
+	grep -q '^ok writes=' "$d/out" || die "locked did not finish: $(tail -3 "$d/out")"
+	[ -z "$(events "$d/ev" conflict)" ] || die "conflict on locked code: $(events "$d/ev" conflict | sed -n 1p)"
+	events "$d/ev" summary | jq -e '.conflicts == 0 and .lost == 0' >/dev/null || die "summary: $(events "$d/ev" summary)"
+	grep -m1 'a probe hit costs' "$d/err"
+	events "$d/ev" summary | jq -c '{writes, write_exits, conflicts}'
+}
+
+# c_kernel SERIES: it ran on that arm64 kernel, and says what it offers
+# (uprobe_multi from 6.6 on)
 c_kernel() {
-	grep -q aarch64 "$g/uname" || die "not an arm64 guest: $(cat "$g/uname")"
-	jq -e '.features.ringbuf == true' "$g/kernel.json" >/dev/null || die "kernel: $(head -5 "$g/kernel.json")"
+	local multi=false
+	grep -q "^Linux (none) $1[.-].* aarch64" "$g/uname" || die "not an arm64 $1 guest: $(cat "$g/uname")"
+	[ "$1" = 6.1 ] || multi=true
+	jq -e --argjson m $multi '.features.ringbuf and .features.attach_cookie and .features.uprobe_multi == $m' \
+		"$g/kernel.json" >/dev/null || die "kernel: $(head -5 "$g/kernel.json")"
 	cat "$g/uname"
 	sed -n 1,20p "$g/kernel.txt"
 }
@@ -194,58 +218,72 @@ c_kernel() {
 command -v qemu-system-aarch64 >/dev/null || fatal "qemu-system-aarch64 missing: scripts/install-arm64.sh installs it"
 paths=$("$root/scripts/install-arm64.sh") || fatal "scripts/install-arm64.sh failed"
 sysroot=$(awk '$1 == "sysroot" { print $2 }' <<<"$paths")
-image=$(awk '$1 == "kernel" { print $3 }' <<<"$paths")
-kver=$(awk '$1 == "kernel" { print $2 }' <<<"$paths")
-TAGS=$(tags)
-g=$out/guest
+read -r old swiss <<<"$(tags)"
 tmp=$out/tmp
 rm -rf "$tmp"
 mkdir -p "$tmp"
-t0=$(date +%s)
+TAGS="$old $swiss"
 initramfs
-echo "--- arm64: booting $kver under QEMU with $TAGS ($(du -h "$out/initrd" | cut -f1) initramfs)"
-boot
-secs=$(($(date +%s) - t0))
-grep '^gmw-arm64:' "$out/console.log"
 
 fail=0
 results=()
-# check NAME FUNC ARGS...: one check, its output indented
+# check NAME FUNC ARGS...: one check against the guest's results in $g,
+# its output indented
 check() {
 	local name=$1 st=0
 	shift
-	T=$tmp/$name
+	T=$tmp/$series/$name
 	mkdir -p "$T"
 	if [ -s "$g/uname" ]; then
-		( set -e; "$@" ) >"$tmp/$name.log" 2>&1 || st=$?
+		( set -e; "$@" ) >"$T.log" 2>&1 || st=$?
 	else
-		echo "no result: the guest sent nothing back" >"$tmp/$name.log"
+		echo "no result: the guest sent nothing back" >"$T.log"
 		st=1
 	fi
-	if [ "$st" -eq 0 ]; then
-		results+=("PASS  $name")
-	else
-		results+=("FAIL  $name")
-		fail=$((fail + 1))
-	fi
-	echo "--- $name: $([ "$st" -eq 0 ] && echo PASS || echo FAIL)"
-	sed 's/^/      | /' "$tmp/$name.log"
+	[ "$st" -eq 0 ] && r=PASS || r=FAIL
+	[ "$st" -eq 0 ] || fail=$((fail + 1))
+	results+=("$(printf '%-4s  %-5s %-28s %s' $r "$series" "$kver" "$name")")
+	echo "--- $series $name: $r"
+	sed 's/^/      | /' "$T.log"
 }
 
-if [ ! -s "$g/uname" ]; then
-	echo "arm64: the guest did not boot or sent nothing back; its console:"
-	tail -n 30 "$out/console.log" | sed 's/^/      | /'
-fi
-check kernel c_kernel
-for tag in $TAGS; do
-	check "$tag inspect" c_inspect "$tag"
-	check "$tag racy-conflict" c_racy "$tag"
-	check "$tag racy-text" c_text "$tag"
-	check "$tag locked-no-conflict" c_locked "$tag"
-	check "$tag fatal-event" c_fatal "$tag"
-	check "$tag attach-detach" c_attach "$tag"
-done
+# tagchecks TAG: the smoke set on one release's fixtures
+tagchecks() {
+	check "$1 inspect" c_inspect "$1"
+	check "$1 racy-conflict" c_racy "$1" racy.arm64 racy.arm64.stripped racy.arm64.pie
+	check "$1 racy-text" c_text "$1"
+	check "$1 locked-no-conflict" c_locked "$1" locked.arm64 locked.arm64.pie
+	check "$1 fatal-event" c_fatal "$1"
+	check "$1 attach-detach" c_attach "$1"
+}
+
+t_start=$(date +%s)
+while read -r _ series kver image; do
+	[ -n "$series" ] || continue
+	case $series in
+	6.1) args="gmw.tags=$old,$swiss gmw.extra=$swiss gmw.runs=$RUNS" ;;
+	*) args="gmw.tags=$swiss gmw.runs=$RUNS" ;;
+	esac
+	echo "--- arm64 $series: booting $kver under QEMU ($args, $(du -h "$out/initrd" | cut -f1) initramfs)"
+	t0=$(date +%s)
+	boot "$series" "$image" "$args"
+	echo "$(($(date +%s) - t0)) s"
+	g=$out/$series/guest
+	grep '^gmw-arm64:' "$out/$series/console.log"
+	if [ ! -s "$g/uname" ]; then
+		echo "arm64 $series: the guest did not boot or sent nothing back; its console:"
+		tail -n 30 "$out/$series/console.log" | sed 's/^/      | /'
+	fi
+	check kernel c_kernel "$series"
+	[ "$series" != 6.1 ] || tagchecks "$old"
+	tagchecks "$swiss"
+	if [ "$series" = 6.1 ]; then
+		check "$swiss no-cookie racy" c_racy "$swiss" nocookie-racy
+		check "$swiss no-cookie locked" c_locked "$swiss" nocookie-locked
+		check "$swiss max-overhead" c_budget "$swiss"
+	fi
+done < <(grep '^kernel ' <<<"$paths")
 echo
 printf '%s\n' "${results[@]}"
-echo "arm64 guest ($kver, $(stat -c %s "$GMW") byte gomapwatch): $fail failed checks, $secs s (console in $out/console.log)"
-[ "$fail" -eq 0 ]
+echo "arm64 guests: $fail failed checks of ${#results[@]}, $(($(date +%s) - t_start)) s; gomapwatch $(stat -c %s "$GMW") bytes (consoles in $out/*/console.log)"
+[ "$fail" -eq 0 ] && [ ${#results[@]} -gt 0 ]
