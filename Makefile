@@ -118,7 +118,7 @@ integration: fixtures otelcol k8scheck
 		tests/integration/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory bpf-arm64 unit fuzz-smoke integration asan-test static-test vm-test
+	$(Q)$(MAKE) --no-print-directory unit fuzz-smoke integration asan-test static-test vm-test arm64-test
 
 # The tracer and the unit tests built with the sanitizers: $(O)/asan
 asan: deps
@@ -247,7 +247,7 @@ bpf-arm64:
 # arm64 box, $(O)/arm64/gomapwatch. The cross compiler, QEMU and an arm64
 # sysroot of Debian's static libraries and kernel come from
 # scripts/install-arm64.sh (the sysroot cached in ARM64_CACHE).
-ARM64_CACHE ?= /var/cache/gomapwatch/arm64
+ARM64_CACHE ?= $(or $(GMW_ARM64_CACHE),/var/cache/gomapwatch/arm64)
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_SYSROOT = $(ARM64_CACHE)/sysroot
 ARM64_PC := PKG_CONFIG_SYSROOT_DIR=$(ARM64_SYSROOT) \

@@ -330,6 +330,11 @@ struct session {
 	char execd[4096];		/* the target exec'd this */
 };
 
+static const char *arch_name(uint16_t machine)
+{
+	return machine == EM_AARCH64 ? "arm64" : machine == EM_X86_64 ? "x86-64" : "unknown";
+}
+
 static uint16_t host_machine(void)
 {
 #if defined(__x86_64__)
@@ -363,10 +368,12 @@ static int read_plan(struct session *s, char *err, size_t len)
 	if (gobin__open(&s->bin, s->tgt.path, err, len))
 		return -1;
 	s->bin_open = true;
-	/* a foreign binary (under qemu-user, say): our breakpoints would be x86 bytes in its code */
+	/* a foreign binary (under qemu-user, say): the kernel's breakpoints would be ours in its code */
 	if (s->bin.machine != host_machine())
-		return snprintf(err, len, "%.300s: built for another architecture than this machine's",
-				s->tgt.path), -1;
+		return snprintf(err, len, "%.300s: an %s binary; this machine is %s (use the %s build of "
+				"gomapwatch on an %s machine)", s->tgt.path, arch_name(s->bin.machine),
+				arch_name(host_machine()), arch_name(s->bin.machine),
+				arch_name(s->bin.machine)), -1;
 	swiss = gobin__swiss(&s->bin);
 	if (offsets__load(&s->off, &s->bin, swiss, err, len))
 		return -1;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # /init of the arm64 guest (tests/arm64/run.sh): busybox's sh, nothing else
-# but /gmw/gomapwatch and the fixtures in /fx/<tag>. Runs the smoke set and
+# but /gmw/gomapwatch, the fixtures in /fx/<tag> and an x86-64 racy in /fx-x86. Runs the smoke set and
 # keeps each command's output in /out/<tag>/<check>/<run>/ (ev: the NDJSON,
 # out and err: its standard streams, status: its exit status); prints one
 # line per run as it goes, then /out as a base64 tar between markers for
@@ -68,6 +68,8 @@ mkdir -p /out
 uname -a >/out/uname
 "$GMW" inspect --kernel >/out/kernel.txt 2>&1
 "$GMW" inspect --kernel --json >/out/kernel.json 2>&1
+# an x86-64 binary here: refused by name
+run /out/foreign/1 "$GMW" -d 1 -- /fx-x86/racy
 # extra TAG: racy and locked as on a kernel without attach cookies (one
 # program per cookie value), and --max-overhead, which times a hit first
 extra() {

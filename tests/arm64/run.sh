@@ -53,6 +53,8 @@ initramfs() {
 		mkdir -p "$d/fx/$tag"
 		cp "$GMW_FIXTURES/$tag"/*.arm64* "$d/fx/$tag/"
 	done
+	mkdir -p "$d/fx-x86"
+	cp "$GMW_FIXTURES/$swiss/racy" "$d/fx-x86/racy"
 	install -m 755 "$here/guest.sh" "$d/init"
 	(cd "$d" && find . | cpio -o -H newc --quiet) >"$out/initrd"
 }
@@ -202,6 +204,17 @@ c_budget() {
 	events "$d/ev" summary | jq -c '{writes, write_exits, conflicts}'
 }
 
+# c_foreign: an x86-64 binary is refused by name, in one line, not started
+c_foreign() {
+	local d=$g/foreign/1
+	[ "$(cat "$d/status")" -eq 1 ] || die "gomapwatch exited $(cat "$d/status"), want 1"
+	[ "$(wc -l <"$d/err")" -eq 1 ] || die "want one line on stderr: $(cat "$d/err")"
+	grep -qx 'gomapwatch: /fx-x86/racy: an x86-64 binary; this machine is arm64 (use the x86-64 build of gomapwatch on an x86-64 machine)' \
+		"$d/err" || die "stderr: $(cat "$d/err")"
+	[ ! -s "$d/out" ] || die "output: $(cat "$d/out")"
+	cat "$d/err"
+}
+
 # c_kernel SERIES: it ran on that arm64 kernel, and says what it offers
 # (uprobe_multi from 6.6 on)
 c_kernel() {
@@ -275,6 +288,7 @@ while read -r _ series kver image; do
 		tail -n 30 "$out/$series/console.log" | sed 's/^/      | /'
 	fi
 	check kernel c_kernel "$series"
+	check foreign-arch c_foreign
 	[ "$series" != 6.1 ] || tagchecks "$old"
 	tagchecks "$swiss"
 	if [ "$series" = 6.1 ]; then

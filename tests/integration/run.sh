@@ -87,6 +87,7 @@ run otlp-bad-arguments t_otlp_bad_args "$GMW_FIXTURES/$tag"
 run bad-pid t_bad_pid
 run not-go-pid t_not_go_pid
 run not-elf t_not_elf
+run foreign-arch t_foreign_arch "$GMW_FIXTURES/$tag"
 run no-map-functions t_no_maps
 run not-root t_not_root "$GMW_FIXTURES/$tag"
 run capabilities t_capabilities "$GMW_FIXTURES/$tag"

@@ -442,6 +442,16 @@ t_not_elf() {
 	expect_error 'No such file or directory' "$GMW" -- "$T/missing"
 }
 
+# An arm64 binary on this x86-64 host: refused by name, in one line, and
+# not started; tests/arm64 checks the converse in its guests
+t_foreign_arch() {
+	local fx=$1
+	expect_error 'racy\.arm64: an arm64 binary; this machine is x86-64 \(use the arm64 build of gomapwatch on an arm64 machine\)$' \
+		"$GMW" -d 1 -- "$fx/racy.arm64"
+	expect_status 1 "$GMW" -b "$fx/racy.arm64" -d 1
+	[ ! -s "$T/out" ] || die "output: $(cat "$T/out")"
+}
+
 t_no_maps() {
 	expect_error 'no Go runtime map functions' "$GMW" -- "$GMW_FIXTURES/nomaps"
 }
@@ -1517,7 +1527,7 @@ budget_windows() { sed -nE 's/.* in ([0-9]+) windows.*/\1/p' <<<"$1"; }
 budget_forgotten() { sed -nE 's/.*; ([0-9]+) writes inside when their window closed.*/\1/p' <<<"$1"; }
 
 # --max-overhead 1 on code busy with map writes, the default period: it
-# says when it starts sampling, traces a small share of the time in more
+# times a probe hit, says when it starts sampling, traces a small share of the time in more
 # than one window, and the target runs to its end, its output whole.
 t_budget_sampling() {
 	local fx=$1 line
@@ -1525,6 +1535,9 @@ t_budget_sampling() {
 		>"$T/out" 2>"$T/err"
 	grep -q '^ok writes=' "$T/out" || die "locked did not finish: $(tail -2 "$T/out")"
 	valid_ndjson "$T/ev"
+	# the hit cost it budgets with was timed on this machine
+	grep -qE '^gomapwatch: a probe hit costs [0-9.]+ us emulated, [0-9.]+ us single-stepped \(timed here\)' \
+		"$T/err" || die "no hit cost timed: $(grep -m3 '^gomapwatch' "$T/err")"
 	grep -qE "^gomapwatch: over budget \(full tracing costs ~[0-9.]+% of the target's CPU, budget 1%\): tracing [0-9.]+ s of every 10 s" \
 		"$T/err" || die "no word of sampling: $(grep '^gomapwatch' "$T/err")"
 	line=$(budget_line "$T/err")
