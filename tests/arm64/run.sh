@@ -243,7 +243,7 @@ results=()
 # check NAME FUNC ARGS...: one check against the guest's results in $g,
 # its output indented
 check() {
-	local name=$1 st=0
+	local name=$1 st=0 r
 	shift
 	T=$tmp/$series/$name
 	mkdir -p "$T"
@@ -280,7 +280,7 @@ while read -r _ series kver image; do
 	echo "--- arm64 $series: booting $kver under QEMU ($args, $(du -h "$out/initrd" | cut -f1) initramfs)"
 	t0=$(date +%s)
 	boot "$series" "$image" "$args"
-	echo "$(($(date +%s) - t0)) s"
+	echo "--- arm64 $series: the guest ran $(($(date +%s) - t0)) s"
 	g=$out/$series/guest
 	grep '^gmw-arm64:' "$out/$series/console.log"
 	if [ ! -s "$g/uname" ]; then
