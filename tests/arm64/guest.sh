@@ -1,14 +1,15 @@
 #!/bin/sh
 # /init of the arm64 guest (tests/arm64/run.sh): busybox's sh, nothing else
-# but /gmw/gomapwatch, the fixtures in /fx/<tag> and an x86-64 racy in /fx-x86. Runs the smoke set and
-# keeps each command's output in /out/<tag>/<check>/<run>/ (ev: the NDJSON,
+# but /gmw/gomapwatch, the fixtures in /fx/<tag> and an x86-64 racy in
+# /fx-x86. Runs the smoke set and keeps each command's output in /out/<tag>/<check>/<run>/ (ev: the NDJSON,
 # out and err: its standard streams, status: its exit status); prints one
 # line per run as it goes, then /out as a base64 tar between markers for
 # the host to check with the integration tests' assertions. No timing: the
 # guest is emulated, ~50x slower than the host.
 # Kernel command line: gmw.runs=N (racy runs per binary, default 4),
 # gmw.tags=T1,T2 (default: every /fx/<tag>), gmw.extra=TAG (on that tag
-# also: the kernel's older attach path, and --max-overhead timing its hits).
+# also: the kernel's older attach path, -b on a PIE, and --max-overhead
+# timing its hits).
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /sbin /usr/sbin
 /bin/busybox --install -s
@@ -64,12 +65,27 @@ attach() {
 	echo $? >"$d/target.status"
 }
 
-mkdir -p /out
-uname -a >/out/uname
-"$GMW" inspect --kernel >/out/kernel.txt 2>&1
-"$GMW" inspect --kernel --json >/out/kernel.json 2>&1
-# an x86-64 binary here: refused by name
-run /out/foreign/1 "$GMW" -d 1 -- /fx-x86/racy
+# binary_wide TAG I: -b on the PIE racy, a racy process started under it,
+# gomapwatch stopped by SIGINT after the process is gone
+binary_wide() {
+	d=/out/$1/binary-pie/$2
+	mkdir -p "$d"
+	"$GMW" -b "/fx/$1/racy.arm64.pie" --json -o "$d/ev" >"$d/gmw.out" 2>"$d/err" &
+	gp=$!
+	i=0
+	while ! grep -q '^gomapwatch: watching every process' "$d/err" && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	timeout -s KILL "$LIMIT" "/fx/$1/racy.arm64.pie" >"$d/out" 2>"$d/racy.err"
+	echo $? >"$d/racy.status"
+	kill -INT "$gp"
+	wait "$gp"
+	echo $? >"$d/status"
+	conflicts=$(grep -c '"type":"conflict"' "$d/ev" 2>/dev/null)
+	echo "gmw-arm64: ${d#/out/} status $(cat "$d/status") conflicts ${conflicts:-0}"
+}
+
 # extra TAG: racy and locked as on a kernel without attach cookies (one
 # program per cookie value), and --max-overhead, which times a hit first
 extra() {
@@ -82,9 +98,20 @@ extra() {
 	done
 	GOMAPWATCH_DISABLE_FEATURES=attach_cookie,uprobe_multi \
 		run "$o/nocookie-locked/1" "$GMW" --json -o "$o/nocookie-locked/1/ev" -- "/fx/$1/locked.arm64" -seconds 5
+	i=1
+	while [ $i -le "$RUNS" ]; do
+		binary_wide "$1" $i
+		i=$((i + 1))
+	done
 	run "$o/budget/1" "$GMW" -v --max-overhead 5 --json -o "$o/budget/1/ev" -- "/fx/$1/locked.arm64" -seconds 5
 }
 
+mkdir -p /out
+uname -a >/out/uname
+"$GMW" inspect --kernel >/out/kernel.txt 2>&1
+"$GMW" inspect --kernel --json >/out/kernel.json 2>&1
+# an x86-64 binary here: refused by name
+run /out/foreign/1 "$GMW" -d 1 -- /fx-x86/racy
 for tag in $TAGS; do
 	fx=/fx/$tag
 	o=/out/$tag
@@ -103,7 +130,7 @@ for tag in $TAGS; do
 	run "$o/locked.arm64.pie/1" "$GMW" --reads --json -o "$o/locked.arm64.pie/1/ev" -- \
 		"$fx/locked.arm64.pie" -seconds 5
 	run "$o/fatal.arm64/1" "$GMW" --json -o "$o/fatal.arm64/1/ev" -- "$fx/fatal.arm64"
-	# the same fatal error in text, as a terminal shows it
+	# racy's report as a terminal shows it
 	run "$o/racy-text/1" "$GMW" -d 60 -- "$fx/racy.arm64"
 	attach "$tag"
 	[ "$tag" != "$EXTRA" ] || extra "$tag"

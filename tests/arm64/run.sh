@@ -5,7 +5,8 @@
 # runs the smoke set inside and sends back what each command wrote, which
 # is checked here with the integration tests' own assertions.
 #   6.1   attach cookies, one perf-event link per probe: both releases,
-#         and on the swiss one the no-cookie programs and --max-overhead
+#         and on the swiss one the no-cookie programs, -b on a PIE and
+#         --max-overhead
 #   6.12  uprobe_multi links: the swiss release
 #   tests/arm64/run.sh OUTDIR
 # Environment: GMW (the arm64 gomapwatch), HOST_GMW (the host's, which plans
@@ -190,6 +191,28 @@ c_inspect() {
 	done
 }
 
+# c_binary TAG: -b on the PIE racy caught the process started under it in
+# at least RUNS-1 of RUNS runs, its load bias taken from the probed
+# instruction, and stopped cleanly on SIGINT
+c_binary() {
+	local i k=0 d
+	for ((i = 1; i <= RUNS; i++)); do
+		d=$g/$1/binary-pie/$i
+		T=$tmp/binary.$i
+		mkdir -p "$T"
+		if (set -e
+		    [ "$(cat "$d/status")" -eq 0 ] || die "gomapwatch -b exited $(cat "$d/status"): $(tail -3 "$d/err")"
+		    check_racy_events "$d/ev" "$d/out" || die "no conflict naming two of its goroutines at racy's line") \
+			>"$T/log" 2>&1; then
+			k=$((k + 1))
+		else
+			sed "s/^/run $i: /" "$T/log"
+		fi
+	done
+	echo "-b racy.arm64.pie detected: $k/$RUNS runs"
+	[ "$k" -ge $((RUNS - 1)) ] || die "-b: $k/$RUNS runs"
+}
+
 # c_budget TAG: --max-overhead timed a hit on this kernel (an emulated
 # branch, a single-stepped add) and traced the locked fixture within it
 c_budget() {
@@ -294,6 +317,7 @@ while read -r _ series kver image; do
 	if [ "$series" = 6.1 ]; then
 		check "$swiss no-cookie racy" c_racy "$swiss" nocookie-racy
 		check "$swiss no-cookie locked" c_locked "$swiss" nocookie-locked
+		check "$swiss binary-wide pie" c_binary "$swiss"
 		check "$swiss max-overhead" c_budget "$swiss"
 	fi
 done < <(grep '^kernel ' <<<"$paths")

@@ -2,8 +2,9 @@
 
 die() { echo "assertion failed: $*"; exit 1; }
 
-# goids FILE: the goroutine IDs a fixture printed ("worker <i> goid <G>")
-goids() { awk '$1 == "worker" && $3 == "goid" { print $4 }' "$1" | sort -n; }
+# goids FILE: the goroutine IDs a fixture printed ("worker <i> goid <G>"),
+# sorted as comm(1) wants them: as text, not as numbers
+goids() { awk '$1 == "worker" && $3 == "goid" { print $4 }' "$1" | sort -u; }
 
 # wait_line FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN
 wait_line() {

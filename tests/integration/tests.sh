@@ -12,7 +12,7 @@ check_racy_events() {
 	goids "$out" >"$T/ids"
 	[ -s "$T/ids" ] || die "the fixture printed no goroutine IDs"
 	jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .goroutine' \
-		"$ev" | sort -un >"$T/seen"
+		"$ev" | sort -u >"$T/seen"
 	[ -z "$(comm -23 "$T/seen" "$T/ids")" ] || die "conflicts name goroutines the fixture never printed: $(comm -23 "$T/seen" "$T/ids" | tr '\n' ' ')"
 	jq -e -s --argjson line "$(racy_line)" '[.[] | select(.type == "conflict" and .kind == "write/write")
 		| select(.sides[0].goroutine != .sides[1].goroutine)
@@ -573,7 +573,7 @@ t_binary() {
 		goids "$T/out.$i" >"$T/ids.$i"
 		jq -r --argjson p "$p" 'select(.type == "conflict") | .sides[]
 			| select(.pid == $p and .function != "unseen") | .goroutine' "$T/ev" |
-			sort -un >"$T/seen.$i"
+			sort -u >"$T/seen.$i"
 		[ -z "$(comm -23 "$T/seen.$i" "$T/ids.$i")" ] ||
 			die "pid $p: conflicts name goroutines it never printed"
 		[ -s "$T/seen.$i" ] || continue
@@ -615,7 +615,7 @@ container_binary_once() {
 	grep -qx "$p" "$T/pids" || die "no conflict from the container's process $p: $(cat "$T/pids")"
 	goids "$T/out.c" >"$T/ids"
 	[ -z "$(jq -r 'select(.type == "conflict") | .sides[] | select(.function != "unseen") | .goroutine' "$T/ev" |
-		sort -un | comm -23 - "$T/ids")" ] || die "conflicts name goroutines the container's process never printed"
+		sort -u | comm -23 - "$T/ids")" ] || die "conflicts name goroutines the container's process never printed"
 }
 
 t_binary_in_container() {
@@ -686,7 +686,7 @@ pid_reuse_once() {
 	expect_status 0 wait "$g"
 	goids "$T/out.b" >"$T/ids"
 	jq -r 'select(.type == "conflict") | .sides[] | select(.function == "runtime.mapassign_faststr")
-		| .goroutine' "$T/ev" | sort -un >"$T/seen"
+		| .goroutine' "$T/ev" | sort -u >"$T/seen"
 	[ -s "$T/seen" ] || die "no conflict from the second process $p"
 	[ -z "$(comm -23 "$T/seen" "$T/ids")" ] || die "its conflicts name goroutines it never printed"
 	jq -e -s --argjson p "$p" --argjson line "$(racy_str_line)" '[.[] | select(.type == "conflict")
@@ -1157,9 +1157,9 @@ children_b_once() {
 	pid=$!
 	wait "$pid" || true
 	expect_status 0 wait "$gmw"
-	awk '$1 == "child" { print $3 }' "$T/out" | sort -n >"$T/kids"
+	awk '$1 == "child" { print $3 }' "$T/out" | sort -u >"$T/kids"
 	[ "$(wc -l <"$T/kids")" -eq 2 ] || die "not two children: $(cat "$T/out")"
-	jq -r 'select(.type == "conflict") | .sides[].pid' "$T/ev" | sort -un >"$T/seen"
+	jq -r 'select(.type == "conflict") | .sides[].pid' "$T/ev" | sort -u >"$T/seen"
 	[ -n "$(comm -12 "$T/kids" "$T/seen")" ] || die "no conflict of a child: pids seen $(tr '\n' ' ' <"$T/seen")"
 }
 
