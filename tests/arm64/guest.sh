@@ -6,6 +6,7 @@
 # line per run as it goes, then /out as a base64 tar between markers for
 # the host to check with the integration tests' assertions. No timing: the
 # guest is emulated, ~50x slower than the host.
+# sh has no local variables: i counts runs, n waits, d is a run's directory.
 # Kernel command line: gmw.runs=N (racy runs per binary, default 4),
 # gmw.tags=T1,T2 (default: every /fx/<tag>), gmw.extra=TAG (on that tag
 # also: the kernel's older attach path, -b on a PIE, and --max-overhead
@@ -54,10 +55,10 @@ attach() {
 	mkdir -p "$d"
 	"/fx/$1/locked.arm64" -seconds 60 >"$d/target.out" 2>&1 &
 	tp=$!
-	i=0
-	while ! grep -q '^pid ' "$d/target.out" && [ $i -lt 600 ]; do
+	n=0
+	while ! grep -q '^pid ' "$d/target.out" && [ $n -lt 600 ]; do
 		sleep 0.1
-		i=$((i + 1))
+		n=$((n + 1))
 	done
 	run "$d" "$GMW" -p "$tp" -d 5 --json -o "$d/ev"
 	if kill -0 "$tp" 2>/dev/null; then echo alive; else echo gone; fi >"$d/target.after"
@@ -72,10 +73,10 @@ binary_wide() {
 	mkdir -p "$d"
 	"$GMW" -b "/fx/$1/racy.arm64.pie" --json -o "$d/ev" >"$d/gmw.out" 2>"$d/err" &
 	gp=$!
-	i=0
-	while ! grep -q '^gomapwatch: watching every process' "$d/err" && [ $i -lt 600 ]; do
+	n=0
+	while ! grep -q '^gomapwatch: watching every process' "$d/err" && [ $n -lt 600 ]; do
 		sleep 0.1
-		i=$((i + 1))
+		n=$((n + 1))
 	done
 	timeout -s KILL "$LIMIT" "/fx/$1/racy.arm64.pie" >"$d/out" 2>"$d/racy.err"
 	echo $? >"$d/racy.status"
