@@ -48,8 +48,10 @@ run() {
 	echo "gmw-arm64: ${d#/out/} status $st conflicts ${conflicts:-0}"
 }
 
-# attach TAG: -p on a running locked fixture, detached after 5 s; the
-# target's own end is waited for and kept
+# attach TAG: -p on a running locked fixture, detached after 20 s; the
+# target's own end is waited for and kept. The window is long because
+# locked works through its stack-local maps alone before its workers start,
+# and on a loaded host the emulated guest can spend seconds there.
 attach() {
 	d=/out/$1/attach-detach/1
 	mkdir -p "$d"
@@ -60,7 +62,7 @@ attach() {
 		sleep 0.1
 		n=$((n + 1))
 	done
-	run "$d" "$GMW" -p "$tp" -d 5 --json -o "$d/ev"
+	run "$d" "$GMW" -p "$tp" -d 20 --json -o "$d/ev"
 	if kill -0 "$tp" 2>/dev/null; then echo alive; else echo gone; fi >"$d/target.after"
 	wait "$tp"
 	echo $? >"$d/target.status"
