@@ -48,6 +48,15 @@ run() {
 	echo "gmw-arm64: ${d#/out/} status $st conflicts ${conflicts:-0}"
 }
 
+# wait_for FILE PATTERN: until a line of FILE matches, at most 60 s
+wait_for() {
+	n=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $n -lt 600 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
 # attach TAG: -p on a running locked fixture, detached after 20 s; the
 # target's own end is waited for and kept. The window is long because
 # locked works through its stack-local maps alone before its workers start,
@@ -57,11 +66,7 @@ attach() {
 	mkdir -p "$d"
 	"/fx/$1/locked.arm64" -seconds 60 >"$d/target.out" 2>&1 &
 	tp=$!
-	n=0
-	while ! grep -q '^pid ' "$d/target.out" && [ $n -lt 600 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_for "$d/target.out" '^pid '
 	run "$d" "$GMW" -p "$tp" -d 20 --json -o "$d/ev"
 	if kill -0 "$tp" 2>/dev/null; then echo alive; else echo gone; fi >"$d/target.after"
 	wait "$tp"
@@ -75,11 +80,7 @@ binary_wide() {
 	mkdir -p "$d"
 	"$GMW" -b "/fx/$1/racy.arm64.pie" --json -o "$d/ev" >"$d/gmw.out" 2>"$d/err" &
 	gp=$!
-	n=0
-	while ! grep -q '^gomapwatch: watching every process' "$d/err" && [ $n -lt 600 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_for "$d/err" '^gomapwatch: watching every process'
 	timeout -s KILL "$LIMIT" "/fx/$1/racy.arm64.pie" >"$d/out" 2>"$d/racy.err"
 	echo $? >"$d/racy.status"
 	kill -INT "$gp"
