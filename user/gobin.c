@@ -897,6 +897,11 @@ bool gobin__kind_whole(const struct gobin *b)
 	return b->has_version && go_version__cmp(&b->ver, 1, 26, 0) >= 0;
 }
 
+const char *gobin__arch_name(uint16_t machine)
+{
+	return machine == EM_AARCH64 ? "arm64" : machine == EM_X86_64 ? "x86-64" : "unknown";
+}
+
 bool gobin__swiss(const struct gobin *b)
 {
 	struct gofunc f;

@@ -66,6 +66,8 @@ bool go_version__swiss(const struct go_version *v);
 
 /* Which map layout the binary uses: its version, else whether swiss-only code is linked. */
 bool gobin__swiss(const struct gobin *b);
+/* "x86-64" or "arm64": the name users know an ELF machine by */
+const char *gobin__arch_name(uint16_t machine);
 /* Go 1.26 on: a type's kind byte is the kind alone (before, flags shared it). */
 bool gobin__kind_whole(const struct gobin *b);
 

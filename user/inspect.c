@@ -151,7 +151,7 @@ static void text_report(const struct facts *f, const char *path)
 	printf("binary   %s\n", path);
 	if (!f->bin_ok)
 		return;
-	printf("         ELF %s, %s, %s\n", b->machine == EM_AARCH64 ? "arm64" : "x86-64",
+	printf("         ELF %s, %s, %s\n", gobin__arch_name(b->machine),
 	       b->pie ? "PIE" : "fixed address",
 	       b->has_symtab ? "symbol table" : "stripped: functions from pclntab");
 	printf("go       %s, %s maps\n", b->has_version ? b->ver.raw : "version unknown",
@@ -201,7 +201,7 @@ static void json_report(const struct facts *f, const char *path)
 	yyjson_mut_doc_set_root(doc, root);
 	json__add_bytes(doc, root, "binary", path, strlen(path));
 	if (f->bin_ok) {
-		yyjson_mut_obj_add_str(doc, root, "arch", b->machine == EM_AARCH64 ? "arm64" : "x86-64");
+		yyjson_mut_obj_add_str(doc, root, "arch", gobin__arch_name(b->machine));
 		yyjson_mut_obj_add_bool(doc, root, "pie", b->pie);
 		yyjson_mut_obj_add_bool(doc, root, "symtab", b->has_symtab);
 		if (b->has_version)

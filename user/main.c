@@ -330,11 +330,6 @@ struct session {
 	char execd[4096];		/* the target exec'd this */
 };
 
-static const char *arch_name(uint16_t machine)
-{
-	return machine == EM_AARCH64 ? "arm64" : machine == EM_X86_64 ? "x86-64" : "unknown";
-}
-
 static uint16_t host_machine(void)
 {
 #if defined(__x86_64__)
@@ -371,9 +366,9 @@ static int read_plan(struct session *s, char *err, size_t len)
 	/* a foreign binary (under qemu-user, say): the kernel's breakpoints would be ours in its code */
 	if (s->bin.machine != host_machine())
 		return snprintf(err, len, "%.300s: an %s binary; this machine is %s (use the %s build of "
-				"gomapwatch on an %s machine)", s->tgt.path, arch_name(s->bin.machine),
-				arch_name(host_machine()), arch_name(s->bin.machine),
-				arch_name(s->bin.machine)), -1;
+				"gomapwatch on an %s machine)", s->tgt.path, gobin__arch_name(s->bin.machine),
+				gobin__arch_name(host_machine()), gobin__arch_name(s->bin.machine),
+				gobin__arch_name(s->bin.machine)), -1;
 	swiss = gobin__swiss(&s->bin);
 	if (offsets__load(&s->off, &s->bin, swiss, err, len))
 		return -1;
